@@ -26,6 +26,9 @@ class UserChoiceField(forms.ModelChoiceField):
 
 
 class OrganizationForm(CrispyMixin, forms.ModelForm):
+    website = forms.URLField(required=False, max_length=200, assume_scheme="https",
+                             help_text="For example https://example.com")
+
     class Meta:
         model = Organization
         fields = ["name", "website", "email", "phone", "address"]
