@@ -203,3 +203,36 @@ class Opportunity(TimeStamped):
 
     def get_absolute_url(self):
         return reverse("crm:opportunity_detail", args=[self.pk])
+
+
+class WorkerHeartbeat(models.Model):
+    """When a Celery worker last ran the `crm.heartbeat` job: one row per name, shown in the admin."""
+
+    name = models.CharField(max_length=100, unique=True, default="default")
+    last_seen = models.DateTimeField()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return f"{self.name}: {self.last_seen:%Y-%m-%d %H:%M:%S %Z}"
+
+
+class Notification(models.Model):
+    """Something a user should know about: shown in the app, and later mailed per their preferences."""
+
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                              related_name="+")
+    verb = models.CharField(max_length=40)
+    text = models.CharField(max_length=500)
+    url = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["recipient", "read_at", "created_at"], name="notification_inbox")]
+
+    def __str__(self):
+        return self.text

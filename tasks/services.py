@@ -1,0 +1,493 @@
+"""State changes of tasks. Views, forms, admin actions, jobs and commands all call these.
+
+Each service runs in one transaction, validates with full_clean() before
+saving, checks the acting user's rights, and raises:
+- django.core.exceptions.ValidationError for input the rules refuse,
+- django.core.exceptions.PermissionDenied when the user may not do it,
+- StaleEdit / AlreadyClaimed for lost races, carrying what the user needs to know.
+"""
+
+from dataclasses import dataclass, field
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import F, Value
+from django.db.models.functions import Concat, Substr
+from django.utils import timezone
+
+from crm.choices import PRIORITY_RANK, Priority
+from crm.notifications import notify
+
+from . import access
+from .models import CLOSED_STATUSES, OPEN_STATUSES, ChecklistItem, Participant, Task, TaskStatus
+
+S = TaskStatus
+
+# Allowed status moves. Completing and cancelling have their own services
+# (outcome, subtasks); reopening goes back to pending.
+TRANSITIONS = {
+    S.PENDING: {S.IN_PROGRESS, S.WAITING, S.BLOCKED, S.CANCELLED},
+    S.IN_PROGRESS: {S.COMPLETED, S.WAITING, S.BLOCKED, S.CANCELLED},
+    S.WAITING: {S.PENDING, S.IN_PROGRESS, S.BLOCKED, S.CANCELLED},
+    S.BLOCKED: {S.PENDING, S.IN_PROGRESS, S.WAITING, S.CANCELLED},
+    S.COMPLETED: {S.PENDING},
+    S.CANCELLED: {S.PENDING},
+}
+
+# Fields a user edits through the task form (and the CSV import).
+EDITABLE_FIELDS = (
+    "title", "description", "task_type", "priority", "begin_at", "due_at", "all_day", "scheduled_at",
+    "expected_duration", "location", "outcome", "assignee", "team", "parent", "content_type", "object_id",
+)
+
+
+class StaleEdit(Exception):
+    """Someone else saved the task after this user loaded it."""
+
+    def __init__(self, task, changes):
+        self.task = task
+        self.changes = changes  # [(field label, value the user saw, value now)]
+        super().__init__("The task was changed by someone else meanwhile.")
+
+
+class AlreadyClaimed(Exception):
+    def __init__(self, task, by):
+        self.task = task
+        self.by = by
+        who = (by.get_full_name() or by.username) if by else "someone else"
+        super().__init__(f"{who} already took this task.")
+
+
+@dataclass
+class BulkResult:
+    changed: int
+    messages: list = field(default_factory=list)
+
+
+def _require_edit(user, task):
+    if not access.can_edit(user, task):
+        raise PermissionDenied("You may not change this task.")
+
+
+def _name(user):
+    return (user.get_full_name() or user.username) if user else "nobody"
+
+
+def _validate_parent(task, parent):
+    if parent is None:
+        return
+    if task.pk and (parent.pk == task.pk or f"/{task.pk}/" in f"{parent.tree_path}{parent.pk}/"):
+        raise ValidationError({"parent": "A task cannot be moved under itself or one of its own subtasks."})
+
+
+def _tree_path_for(parent):
+    return "/" if parent is None else f"{parent.tree_path}{parent.pk}/"
+
+
+def task_create(*, created_by, title, entity=None, participants=(), checklist=(), tags=(), **fields):
+    """Create a task (and its participants, checklist and tags) in one transaction.
+
+    `entity` is a registered CRM record or None (a global task). Notifies the
+    assignee when someone else assigned them.
+    """
+    unknown = set(fields) - set(EDITABLE_FIELDS) - {"status"}
+    if unknown:
+        raise ValidationError(f"Unknown task fields: {', '.join(sorted(unknown))}.")
+    with transaction.atomic():
+        task = Task(title=title, created_by=created_by, **fields)
+        if entity is not None:
+            task.set_entity(entity)
+        parent = fields.get("parent")
+        task.tree_path = _tree_path_for(parent)
+        if task.status in CLOSED_STATUSES:
+            task.completed_at = timezone.now() if task.status == S.COMPLETED else None
+        task.status_changed_at = timezone.now()
+        task.full_clean()
+        task.save()
+        for user, role in participants:
+            participant_add(task=task, by=created_by, user=user, role=role, check=False)
+        for position, text in enumerate(checklist):
+            ChecklistItem.objects.create(task=task, text=text, position=position)
+        if tags:
+            task.tags.set(list(tags))
+    if task.assignee_id and created_by and task.assignee_id != created_by.pk:
+        notify(recipient=task.assignee, actor=created_by, verb="assigned",
+               text=f"{_name(created_by)} assigned you “{task.title}”.", target=task)
+    return task
+
+
+def task_snapshot(task):
+    """The editable values of a task as plain strings, to detect what changed meanwhile."""
+    data = {}
+    for name in EDITABLE_FIELDS:
+        f = Task._meta.get_field(name)
+        value = getattr(task, f.attname)
+        data[name] = "" if value is None else str(value)
+    data["status"] = task.status
+    data["tags"] = ",".join(sorted(t.name for t in task.tags.all())) if task.pk else ""
+    return data
+
+
+def _describe_changes(before, current_task):
+    now = task_snapshot(current_task)
+    changes = []
+    for name, old in before.items():
+        new = now.get(name, "")
+        if old != new:
+            label = Task._meta.get_field(name).verbose_name if name != "tags" else "tags"
+            changes.append((str(label), _pretty(name, old), _pretty(name, new)))
+    return changes
+
+
+def _pretty(name, raw):
+    if raw in ("", None):
+        return "—"
+    if name in ("assignee",):
+        user = get_user_model().objects.filter(pk=raw).first()
+        return _name(user) if user else raw
+    if name in ("begin_at", "due_at", "scheduled_at"):
+        from datetime import datetime
+
+        try:
+            return timezone.localtime(datetime.fromisoformat(raw)).strftime("%d %b %Y %H:%M")
+        except ValueError:
+            return raw
+    if name == "team":
+        from crm.models import Team
+
+        team = Team.objects.filter(pk=raw).first()
+        return team.name if team else raw
+    if name == "parent":
+        parent = Task.objects.filter(pk=raw).first()
+        return parent.title if parent else raw
+    return raw
+
+
+def task_update(*, task, user, data, version, snapshot=None, tags=None, entity=..., notify_assignee=True):
+    """Apply an edit if nobody saved the task since the user loaded `version`.
+
+    Refuses a stale edit with StaleEdit listing what changed meanwhile (from
+    `snapshot`, the values the user's form was built from). Moving under a
+    descendant is refused. One transaction; the row is locked while checked.
+    """
+    _require_edit(user, task)
+    unknown = set(data) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationError(f"Unknown task fields: {', '.join(sorted(unknown))}.")
+    with transaction.atomic():
+        current = Task.objects.select_for_update().get(pk=task.pk)
+        if current.version != version:
+            raise StaleEdit(current, _describe_changes(snapshot or {}, current))
+        old_assignee_id = current.assignee_id
+        old_parent_id = current.parent_id
+        for name, value in data.items():
+            setattr(current, name, value)
+        if entity is not ...:
+            current.set_entity(entity)
+        if current.parent_id != old_parent_id:
+            _validate_parent(current, current.parent)
+        current.full_clean()
+        current.version = version + 1
+        if current.parent_id != old_parent_id:
+            _move_subtree(current, current.parent)
+        current.save()
+        if tags is not None:
+            current.tags.set(list(tags))
+    if notify_assignee and current.assignee_id and current.assignee_id != old_assignee_id and current.assignee_id != user.pk:
+        notify(recipient=current.assignee, actor=user, verb="assigned",
+               text=f"{_name(user)} assigned you “{current.title}”.", target=current)
+    return current
+
+
+def _move_subtree(task, new_parent):
+    """Point `task` under `new_parent` and rewrite the paths of its whole subtree."""
+    old_prefix = task.subtree_prefix()
+    task.tree_path = _tree_path_for(new_parent)
+    new_prefix = task.subtree_prefix()
+    if old_prefix != new_prefix:
+        Task.objects.filter(tree_path__startswith=old_prefix).update(
+            tree_path=Concat(Value(new_prefix), Substr("tree_path", len(old_prefix) + 1))
+        )
+
+
+def task_set_parent(*, task, user, parent):
+    return task_update(task=task, user=user, data={"parent": parent}, version=task.version,
+                       snapshot=task_snapshot(task))
+
+
+def _open_descendants(task):
+    return Task.objects.filter(tree_path__startswith=task.subtree_prefix(), status__in=OPEN_STATUSES)
+
+
+def _set_status(task, status, *, now=None):
+    now = now or timezone.now()
+    task.status = status
+    task.status_changed_at = now
+    if status == S.COMPLETED:
+        task.completed_at = now
+    elif status in OPEN_STATUSES:
+        task.completed_at = None
+    task.version += 1
+
+
+def task_change_status(*, task, user, status, outcome=None, subtasks=None):
+    """Move a task to `status` if the rules allow it.
+
+    Completing records completed_at (and the optional outcome); a parent with
+    open subtasks is refused unless `subtasks` is "complete" or "cancel", which
+    closes the whole open subtree too. Reopening clears completed_at. When the
+    last open subtask of a parent closes, the parent's assignee is told.
+    """
+    _require_edit(user, task)
+    if status not in S.values:
+        raise ValidationError({"status": f"“{status}” is not a task status."})
+    if subtasks not in (None, "", "complete", "cancel"):
+        raise ValidationError({"subtasks": "Choose to complete or cancel the open subtasks."})
+    with transaction.atomic():
+        current = Task.objects.select_for_update().get(pk=task.pk)
+        if status == current.status:
+            raise ValidationError({"status": f"The task is already {current.get_status_display().lower()}."})
+        if status not in TRANSITIONS[current.status]:
+            raise ValidationError({"status": (
+                f"A {current.get_status_display().lower()} task cannot become "
+                f"{S(status).label.lower()}."
+            )})
+        now = timezone.now()
+        if status in CLOSED_STATUSES:
+            open_children = list(_open_descendants(current))
+            if open_children and status == S.COMPLETED and not subtasks:
+                raise ValidationError({"subtasks": (
+                    f"{len(open_children)} subtask(s) are still open. Complete or cancel them too, "
+                    "or finish them first."
+                )}, code="open_subtasks")
+            if open_children:
+                cascade_to = S.CANCELLED if (status == S.CANCELLED or subtasks == "cancel") else S.COMPLETED
+                for child in open_children:
+                    _set_status(child, cascade_to, now=now)
+                    child.save()
+        _set_status(current, status, now=now)
+        if status == S.COMPLETED and outcome is not None:
+            current.outcome = outcome
+        current.full_clean()
+        current.save()
+    if status in CLOSED_STATUSES and current.parent_id:
+        _tell_parent_if_ready(current, user)
+    return current
+
+
+def _tell_parent_if_ready(task, user):
+    parent = Task.objects.select_related("assignee").filter(pk=task.parent_id).first()
+    if parent is None or parent.status not in OPEN_STATUSES or parent.assignee is None:
+        return
+    if _open_descendants(parent).exists():
+        return
+    if parent.assignee_id == user.pk:
+        return
+    notify(recipient=parent.assignee, actor=user, verb="subtasks_done",
+           text=f"All subtasks of “{parent.title}” are done: it is ready to finish.", target=parent)
+
+
+def task_start(*, task, user):
+    return task_change_status(task=task, user=user, status=S.IN_PROGRESS)
+
+
+def task_complete(*, task, user, outcome="", subtasks=None):
+    return task_change_status(task=task, user=user, status=S.COMPLETED, outcome=outcome, subtasks=subtasks)
+
+
+def task_cancel(*, task, user):
+    return task_change_status(task=task, user=user, status=S.CANCELLED)
+
+
+def task_reopen(*, task, user):
+    return task_change_status(task=task, user=user, status=S.PENDING)
+
+
+def task_claim(*, task, user):
+    """Take an unassigned task. Atomic: of two people claiming at once exactly one wins;
+    the other gets AlreadyClaimed naming who did."""
+    if not access.can_claim(user, task):
+        if task.assignee_id is not None:
+            current = Task.objects.select_related("assignee").get(pk=task.pk)
+            raise AlreadyClaimed(current, current.assignee)
+        raise PermissionDenied("Only members of the task's team can claim it.")
+    won = Task.objects.filter(pk=task.pk, assignee__isnull=True, status__in=OPEN_STATUSES).update(
+        assignee=user, version=F("version") + 1, updated_at=timezone.now()
+    )
+    current = Task.objects.select_related("assignee").get(pk=task.pk)
+    if won != 1:
+        raise AlreadyClaimed(current, current.assignee)
+    return current
+
+
+def task_assign(*, task, user, assignee):
+    """Assign (or reassign) the task. The new assignee is told, unless they did it."""
+    _require_edit(user, task)
+    if assignee is not None and not assignee.is_active:
+        raise ValidationError({"assignee": f"{_name(assignee)} is not an active user."})
+    with transaction.atomic():
+        current = Task.objects.select_for_update().get(pk=task.pk)
+        previous = current.assignee_id
+        current.assignee = assignee
+        current.version += 1
+        current.save()
+    if assignee is not None and assignee.pk != previous and assignee.pk != user.pk:
+        notify(recipient=assignee, actor=user, verb="assigned",
+               text=f"{_name(user)} assigned you “{current.title}”.", target=current)
+    return current
+
+
+def task_unassign(*, task, user):
+    """Release the task (back to its team's queue if it has a team). The assignee may release it too."""
+    if task.assignee_id != user.pk:
+        _require_edit(user, task)
+    with transaction.atomic():
+        current = Task.objects.select_for_update().get(pk=task.pk)
+        current.assignee = None
+        current.version += 1
+        current.save()
+    return current
+
+
+def task_delete(*, task, user):
+    """Delete the task and its subtasks."""
+    _require_edit(user, task)
+    with transaction.atomic():
+        Task.objects.filter(tree_path__startswith=task.subtree_prefix()).delete()
+        Task.objects.filter(pk=task.pk).delete()
+
+
+# ---- bulk actions -------------------------------------------------------------------------
+
+BULK_ACTIONS = ("assign", "status", "priority", "delete")
+
+
+def tasks_bulk(*, user, task_ids, action, value=None):
+    """Apply one action to several tasks: all of them or none.
+
+    Refused as a whole (PermissionDenied) if the user may not change any one
+    of them, and rolled back if the rules refuse it for any one.
+    """
+    if action not in BULK_ACTIONS:
+        raise ValidationError(f"“{action}” is not a bulk action.")
+    ids = sorted({int(i) for i in task_ids})
+    if not ids:
+        raise ValidationError("Select at least one task.")
+    tasks = list(access.visible_tasks(user, Task.objects.filter(pk__in=ids)))
+    if len(tasks) != len(ids) or not all(access.can_edit(user, t) for t in tasks):
+        raise PermissionDenied("You may not change some of the selected tasks; nothing was changed.")
+    with transaction.atomic():
+        if action == "assign":
+            assignee = None
+            if value not in (None, ""):
+                assignee = get_user_model().objects.filter(pk=value, is_active=True).first()
+                if assignee is None:
+                    raise ValidationError("Choose an active user to assign the tasks to.")
+            for task in tasks:
+                task_assign(task=task, user=user, assignee=assignee)
+        elif action == "status":
+            if value not in S.values:
+                raise ValidationError(f"“{value}” is not a task status.")
+            for task in tasks:
+                try:
+                    task_change_status(task=task, user=user, status=value)
+                except ValidationError as exc:
+                    raise ValidationError(f"“{task.title}”: {' '.join(exc.messages)} Nothing was changed.")
+        elif action == "priority":
+            if value not in Priority.values:
+                raise ValidationError(f"“{value}” is not a priority.")
+            for task in tasks:
+                current = Task.objects.select_for_update().get(pk=task.pk)
+                current.priority = value
+                current.priority_rank = PRIORITY_RANK[value]
+                current.version += 1
+                current.save()
+        elif action == "delete":
+            for task in tasks:
+                if Task.objects.filter(pk=task.pk).exists():
+                    task_delete(task=task, user=user)
+    return BulkResult(changed=len(tasks))
+
+
+# ---- participants and checklist ----------------------------------------------------------
+
+def participant_add(*, task, by, user, role=Participant.Role.SUBSCRIBER, check=True):
+    if check:
+        _require_edit(by, task)
+    if role not in Participant.Role.values:
+        raise ValidationError({"role": f"“{role}” is not a participant role."})
+    participant, created = Participant.objects.get_or_create(task=task, user=user, defaults={"role": role})
+    if not created and participant.role != role:
+        participant.role = role
+        participant.save(update_fields=["role"])
+    return participant
+
+
+def participant_remove(*, task, by, user):
+    if by.pk != user.pk:
+        _require_edit(by, task)
+    Participant.objects.filter(task=task, user=user).delete()
+
+
+def checklist_add(*, task, user, text):
+    _require_edit(user, task)
+    text = (text or "").strip()
+    item = ChecklistItem(task=task, text=text)
+    last = task.checklist.order_by("-position").first()
+    item.position = (last.position + 1) if last else 0
+    item.full_clean()
+    item.save()
+    return item
+
+
+def checklist_toggle(*, item, user, done=None):
+    """Tick or untick an item. Assignees, editors and co-workers may tick."""
+    _require_edit(user, item.task)
+    item.is_done = (not item.is_done) if done is None else bool(done)
+    item.done_at = timezone.now() if item.is_done else None
+    item.done_by = user if item.is_done else None
+    item.save()
+    return item
+
+
+def checklist_delete(*, item, user):
+    _require_edit(user, item.task)
+    item.delete()
+
+
+def checklist_move(*, item, user, direction):
+    """Swap an item with its neighbour above ("up") or below ("down")."""
+    _require_edit(user, item.task)
+    if direction not in ("up", "down"):
+        raise ValidationError("Move an item up or down.")
+    with transaction.atomic():
+        items = list(item.task.checklist.select_for_update().order_by("position", "pk"))
+        index = next(i for i, it in enumerate(items) if it.pk == item.pk)
+        other = index - 1 if direction == "up" else index + 1
+        if 0 <= other < len(items):
+            items[index], items[other] = items[other], items[index]
+        for position, it in enumerate(items):
+            if it.position != position:
+                it.position = position
+                it.save(update_fields=["position"])
+
+
+# ---- entity deletion ------------------------------------------------------------------
+
+def tasks_detach_from_entity(*, entity, user):
+    """Keep the entity's tasks as global tasks, noting what they were linked to."""
+    from django.contrib.contenttypes.models import ContentType
+
+    ct = ContentType.objects.get_for_model(entity)
+    note = f"{entity._meta.verbose_name.capitalize()} “{entity}” (deleted {timezone.now():%d %b %Y})"[:300]
+    Task.objects.filter(content_type=ct, object_id=entity.pk).update(
+        content_type=None, object_id=None, former_link=note, version=F("version") + 1
+    )
+
+
+def tasks_delete_for_entity(*, entity, user):
+    from django.contrib.contenttypes.models import ContentType
+
+    ct = ContentType.objects.get_for_model(entity)
+    Task.objects.filter(content_type=ct, object_id=entity.pk).delete()
