@@ -1,5 +1,7 @@
 """Fixtures shared by every app's tests: named people for access tests."""
 
+pytest_plugins = ["crm.testing.celery_worker"]
+
 import pytest
 
 from crm.tests.factories import MembershipFactory, TeamFactory, UserFactory

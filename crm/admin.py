@@ -3,14 +3,17 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
-from .forms import TeamMembershipAdminForm
-from .models import Individual, Opportunity, Organization, Profile, Team, TeamMembership, Ticket
+from .forms import ProfileAdminForm, TeamMembershipAdminForm
+from .models import (
+    Individual, Notification, Opportunity, Organization, Profile, Team, TeamMembership, Ticket, WorkerHeartbeat,
+)
 
 User = get_user_model()
 
 
 class ProfileInline(admin.StackedInline):
     model = Profile
+    form = ProfileAdminForm
     can_delete = False
     fields = ["time_zone", "default_hourly_rate"]
 
@@ -58,9 +61,18 @@ class TeamMembershipAdmin(admin.ModelAdmin):
 
 @admin.register(Profile)
 class ProfileAdmin(admin.ModelAdmin):
+    """Every user gets a profile when created (crm.signals); here they are only edited."""
+
+    form = ProfileAdminForm
+    readonly_fields = ["user"]
+    list_select_related = ["user"]
+
     list_display = ["user", "time_zone", "default_hourly_rate"]
     list_filter = ["time_zone"]
     search_fields = ["user__username", "user__email"]
+
+    def has_add_permission(self, request):
+        return False
 
 
 @admin.register(Organization)
@@ -83,7 +95,8 @@ class IndividualAdmin(SimpleHistoryAdmin):
 class TicketAdmin(SimpleHistoryAdmin):
     list_display = ["subject", "status", "priority", "organization", "requester", "created_at"]
     list_filter = ["status", "priority"]
-    search_fields = ["subject", "description", "organization__name", "requester__last_name"]
+    search_fields = ["subject", "description", "organization__name", "requester__first_name",
+                     "requester__last_name", "requester__email"]
     list_select_related = ["organization", "requester"]
     autocomplete_fields = ["organization", "requester"]
 
@@ -92,6 +105,26 @@ class TicketAdmin(SimpleHistoryAdmin):
 class OpportunityAdmin(SimpleHistoryAdmin):
     list_display = ["name", "organization", "stage", "amount", "currency", "expected_close_date", "owner"]
     list_filter = ["stage", "currency", "owner"]
-    search_fields = ["name", "organization__name", "contact__last_name"]
+    search_fields = ["name", "organization__name", "contact__first_name", "contact__last_name"]
     list_select_related = ["organization", "owner"]
     autocomplete_fields = ["organization", "contact", "owner"]
+
+
+@admin.register(WorkerHeartbeat)
+class WorkerHeartbeatAdmin(admin.ModelAdmin):
+    """Shows when a Celery worker last ran the heartbeat job: a quick "is the worker alive?" check."""
+
+    list_display = ["name", "last_seen"]
+    readonly_fields = ["name", "last_seen"]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ["recipient", "verb", "text", "created_at", "read_at"]
+    list_filter = ["verb", "read_at"]
+    search_fields = ["recipient__username", "text"]
+    raw_id_fields = ["recipient", "actor"]
+    list_select_related = ["recipient"]

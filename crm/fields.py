@@ -10,11 +10,17 @@ import re
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.forms.renderers import TemplatesSetting
 from django.urls import reverse
 
 from . import links
 
 _ID_RE = re.compile(r"#(\d+)\s*$")
+_MAX_CANDIDATES = 50
+# Widget templates live in the project's templates/ folder, which the default form
+# renderer does not search; render this widget with the site's template settings.
+_SITE_RENDERER = TemplatesSetting()
 
 
 def entity_display(obj):
@@ -40,8 +46,18 @@ class EntityLinkWidget(forms.MultiWidget):
         entry = links.for_model(type(value))
         return [entry.key if entry else "", entity_display(value)]
 
+    def render(self, name, value, attrs=None, renderer=None):
+        return super().render(name, value, attrs, renderer=_SITE_RENDERER)
+
     def get_context(self, name, value, attrs):
         context = super().get_context(name, value, attrs)
+        # Form renderers (crispy-forms) add their text-box classes to every part; a <select> keeps its own.
+        select_attrs = context["widget"]["subwidgets"][0]["attrs"]
+        select_attrs["class"] = " ".join(
+            c for c in select_attrs.get("class", "").split() if c not in {"form-control", "textinput"})
+        # Bootstrap shows .invalid-feedback only after an .is-invalid sibling: the widget's wrapper is that sibling.
+        context["widget"]["invalid"] = any(
+            "is-invalid" in sub["attrs"].get("class", "").split() for sub in context["widget"]["subwidgets"])
         context["widget"]["search_url"] = reverse("crm:entity_search")
         context["widget"]["list_id"] = f"{attrs.get('id', name) if attrs else name}_options"
         return context
@@ -91,14 +107,23 @@ class EntityLinkField(forms.MultiValueField):
             if obj is None:
                 raise ValidationError(f"There is no {entry.label.lower()} #{match.group(1)}.", code="missing")
             return obj
-        found = links.search(key, text, limit=2)
-        exact = [o for o in found if str(o).lower() == text.lower()]
-        candidates = exact or found
-        if not candidates:
+        found = links.search(key, text, limit=_MAX_CANDIDATES)
+        wanted = text.lower()
+        exact = [o for o in found if wanted in links.names_of(o)]
+        if not exact and len(found) >= _MAX_CANDIDATES:
+            # The exact match may lie beyond the first candidates: ask for it directly.
+            q = Q(pk__in=[])
+            for name in entry.search_fields:
+                q |= Q(**{f"{name}__iexact": text})
+            exact = list(model.objects.filter(q)[:2])
+        if len(exact) == 1:
+            return exact[0]
+        if not found and not exact:
             raise ValidationError(f"No {entry.label.lower()} matches “{text}”.", code="missing")
-        if len(candidates) > 1:
+        if len(exact) > 1 or len(found) > 1:
             raise ValidationError(
                 f"Several {entry.label.lower()}s match “{text}”: pick one from the list or type its #id.",
                 code="ambiguous",
             )
-        return candidates[0]
+        # One entity contains what was typed: take it (the user typed part of its name).
+        return found[0]

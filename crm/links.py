@@ -5,6 +5,7 @@ Only models registered here may be the target of a link. A record that uses
 type outside the registry and an object that does not exist.
 """
 
+import re
 from dataclasses import dataclass
 
 from django.contrib.contenttypes.fields import GenericForeignKey
@@ -77,21 +78,50 @@ def linkable_q():
     return q
 
 
+_TRAILING_ID_RE = re.compile(r"#(\d+)\s*$")
+
+
 def search(key, text, limit=20):
-    """Entities of one registered type whose searchable fields contain `text`."""
+    """Entities of one registered type matching `text`, in the model's order.
+
+    Every word of `text` must appear in one of the searchable fields, so
+    "Ada Lovelace" finds the individual with first name Ada and last name
+    Lovelace. A trailing "#id" (as in "Ada Lovelace · #3", the picker's own
+    display) selects that id; a bare number also matches the id.
+    """
     entry = get(key)
     if entry is None:
         return []
     qs = entry.model.objects.all()
     text = (text or "").strip()
     if text:
-        q = models.Q()
-        for field in entry.search_fields:
-            q |= models.Q(**{f"{field}__icontains": text})
-        if text.lstrip("#").isdigit():
-            q |= models.Q(pk=int(text.lstrip("#")))
-        qs = qs.filter(q)
-    return list(qs[:limit])
+        match = _TRAILING_ID_RE.search(text)
+        if match:
+            qs = qs.filter(pk=int(match.group(1)))
+        else:
+            q = models.Q()
+            for word in text.split():
+                word_q = models.Q()
+                for field in entry.search_fields:
+                    word_q |= models.Q(**{f"{field}__icontains": word})
+                q &= word_q
+            if text.isdigit():
+                q |= models.Q(pk=int(text))
+            qs = qs.filter(q)
+    ordering = list(entry.model._meta.ordering or []) + ["pk"]
+    return list(qs.order_by(*ordering)[:limit])
+
+
+def names_of(obj):
+    """The texts a user may type to mean `obj` exactly (lower-cased): its display name and searchable fields."""
+    entry = for_model(type(obj))
+    names = {str(obj).strip().lower()}
+    for field in entry.search_fields if entry else ():
+        if "__" not in field:
+            value = getattr(obj, field, None)
+            if value:
+                names.add(str(value).strip().lower())
+    return names
 
 
 def _linkable_limit():
@@ -158,6 +188,11 @@ _DEPENDENTS: list = []
 def register_dependent(dependent):
     if all(d.label != dependent.label for d in _DEPENDENTS):
         _DEPENDENTS.append(dependent)
+
+
+def unregister_dependent(label):
+    """Remove the dependent registered under `label` (tests register their own and clean up)."""
+    _DEPENDENTS[:] = [d for d in _DEPENDENTS if d.label != label]
 
 
 def dependents():

@@ -52,10 +52,16 @@ def env_list(name, default=()):
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
-    if not DEBUG and env_bool("REQUIRE_SECRET_KEY", False):
-        raise ImproperlyConfigured("SECRET_KEY must be set in production")
-    # A fixed key for local runs only; production sets SECRET_KEY.
-    SECRET_KEY = "insecure-local-development-key-change-me-in-production-0123456789"
+    # The fallback key is public: fine on a laptop and in tests, never on a
+    # server. A server is recognised by DEBUG off with ALLOWED_HOSTS set (it
+    # answers nothing else), and refuses to start without its own key. The
+    # "django-insecure-" prefix makes `manage.py check --deploy` flag it too.
+    if not DEBUG and env_list("ALLOWED_HOSTS"):
+        raise ImproperlyConfigured(
+            "SECRET_KEY must be set when DEBUG is off and ALLOWED_HOSTS is set: use a long random string, "
+            "e.g. from `python -c 'import secrets; print(secrets.token_urlsafe(50))'`."
+        )
+    SECRET_KEY = "django-insecure-local-development-key-never-use-in-production-0123456789"
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -130,7 +136,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
     DATABASES["default"]["OPTIONS"]["init_command"] = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
     # Tests that start a real worker need a test database on disk, not in memory.
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test-db.sqlite3")}
+    # One file per test process, so parallel runs in one checkout do not share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / f"test-db-{os.getpid()}.sqlite3")}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -1,5 +1,7 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
+from django.contrib.auth import views as auth_views
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
@@ -27,9 +29,18 @@ def _get_entity(spec, pk):
     return get_object_or_404(qs, pk=pk)
 
 
-def paginate(request, queryset, per_page=25):
-    paginator = Paginator(queryset, per_page)
+def paginate(request, queryset, per_page=None):
+    paginator = Paginator(queryset, per_page or settings.PAGE_SIZE)
     return paginator.get_page(request.GET.get("page"))
+
+
+def with_tie_breaker(queryset):
+    """Add the primary key as the last sort key so pages never repeat or skip rows with equal sort values."""
+    ordering = list(queryset.query.order_by or queryset.model._meta.ordering or [])
+    if not any(isinstance(key, str) and key.lstrip("-") in {"pk", "id"} for key in ordering):
+        last_desc = bool(ordering) and isinstance(ordering[-1], str) and ordering[-1].startswith("-")
+        ordering.append("-pk" if last_desc else "pk")
+    return queryset.order_by(*ordering)
 
 
 def querystring_without(request, *names):
@@ -47,16 +58,19 @@ def entity_list(request, key):
         page = paginate(request, spec.model.objects.none())
         status = 400
     else:
-        page = paginate(request, filterset.qs)
+        page = paginate(request, with_tie_breaker(filterset.qs))
         status = 200
+    # An unknown sort key is reported once and then dropped, so the next search works.
+    current_order = "" if "o" in filterset.errors else request.GET.get("o", "")
     return render(request, "crm/entity_list.html", {
         "spec": spec, "filter": filterset, "page": page,
-        "current_order": request.GET.get("o", ""),
+        "current_order": current_order,
         "qs_no_page": querystring_without(request, "page"),
         "qs_no_order": querystring_without(request, "page", "o"),
     }, status=status)
 
 
+@require_http_methods(["GET", "HEAD"])
 def entity_detail(request, key, pk, tab="overview"):
     spec = _spec(key)
     obj = _get_entity(spec, pk)
@@ -95,6 +109,9 @@ def entity_create(request, key):
 def entity_edit(request, key, pk):
     spec = _spec(key)
     obj = _get_entity(spec, pk)
+    # The form writes the submitted values onto `obj` while validating; the page
+    # keeps calling the record by its saved name until the changes are saved.
+    saved_name = str(obj)
     form = spec.form_class(request.POST or None, instance=obj)
     if request.method == "POST":
         if form.is_valid():
@@ -102,7 +119,8 @@ def entity_edit(request, key, pk):
             messages.success(request, f"{spec.label} “{obj}” saved.")
             return redirect(obj.get_absolute_url())
         messages.error(request, "Please correct the errors below.")
-    return render(request, "crm/entity_form.html", {"spec": spec, "form": form, "object": obj},
+    return render(request, "crm/entity_form.html",
+                  {"spec": spec, "form": form, "object": obj, "object_name": saved_name},
                   status=400 if request.method == "POST" else 200)
 
 
@@ -134,6 +152,7 @@ def entity_delete(request, key, pk):
     return render(request, "crm/entity_confirm_delete.html", {"spec": spec, "object": obj, "affected": affected})
 
 
+@require_http_methods(["GET", "HEAD"])
 def entity_search(request):
     """Suggestions for the entity picker: <option> elements for a <datalist>."""
     key = request.GET.get("type")
@@ -175,3 +194,17 @@ def home(request):
     """Placeholder for "my day" until the tasks app provides it."""
     User = get_user_model()
     return render(request, "crm/home.html", {"user_count": User.objects.count()})
+
+
+class LoginView(auth_views.LoginView):
+    """Django's login, answering 400 when the username or password is wrong (bad input is a 4xx everywhere)."""
+
+    def form_invalid(self, form):
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Django's password change, answering 400 with the reasons when the new password is refused."""
+
+    def form_invalid(self, form):
+        return self.render_to_response(self.get_context_data(form=form), status=400)

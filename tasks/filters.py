@@ -1,6 +1,6 @@
 """The task list's filters. The URL carries every filter, so a view can be bookmarked."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import django_filters
 from django import forms
@@ -12,7 +12,7 @@ from crm import links
 from crm.models import Team
 
 from . import access
-from .dates import due_between_q, local_today, overdue_q
+from .dates import date_as_utc_midnight, day_bounds, due_between_q, local_today, overdue_q
 from .models import OPEN_STATUSES, Task, TaskStatus
 
 QUICK_VIEWS = [
@@ -148,14 +148,29 @@ class TaskFilter(django_filters.FilterSet):
             return queryset
         return queryset.filter(tags__name__iexact=value)
 
+    # Open-ended on the other side (no "100 years" window), and clamped so that a year like
+    # 0001 or 9999 typed into the date field cannot overflow when turned into UTC bounds.
+    @staticmethod
+    def _clamp(value):
+        return min(max(value, date(1, 1, 3)), date(9999, 12, 29))
+
     def filter_due_after(self, queryset, name, value):
-        return queryset.filter(due_between_q(value, value + timedelta(days=36500))) if value else queryset
+        if not value:
+            return queryset
+        value = self._clamp(value)
+        start, _ = day_bounds(value)
+        return queryset.filter(
+            Q(all_day=False, due_at__gte=start) | Q(all_day=True, due_at__gte=date_as_utc_midnight(value))
+        )
 
     def filter_due_before(self, queryset, name, value):
         if not value:
             return queryset
-        return queryset.filter(due_at__isnull=False).filter(
-            due_between_q(value - timedelta(days=36500), value)
+        value = self._clamp(value)
+        _, end = day_bounds(value)
+        return queryset.filter(
+            Q(all_day=False, due_at__lt=end)
+            | Q(all_day=True, due_at__lt=date_as_utc_midnight(value + timedelta(days=1)))
         )
 
     def filter_overdue(self, queryset, name, value):

@@ -78,7 +78,7 @@ class Task(EntityLinkMixin, models.Model):
     version = models.PositiveIntegerField(default=1, editable=False)
 
     class Meta:
-        ordering = ["due_at", "-priority_rank", "pk"]
+        ordering = [models.F("due_at").asc(nulls_last=True), "-priority_rank", "pk"]
         indexes = [
             models.Index(fields=["status", "due_at"], name="task_status_due"),
             models.Index(fields=["assignee", "status", "due_at"], name="task_assignee_status_due"),
@@ -135,13 +135,17 @@ class Task(EntityLinkMixin, models.Model):
         if self.priority not in Priority.values:
             errors["priority"] = f"“{self.priority}” is not a priority."
         if self.begin_at and self.due_at:
-            due = self.due_at
             if self.all_day:
-                # An all-day deadline lasts until the end of that date.
-                from datetime import timedelta
+                # An all-day deadline is a calendar date: compare it with the day the task begins,
+                # as the person editing it sees that day.
+                from datetime import timezone as dt_timezone
 
-                due = due + timedelta(days=1)
-            if due < self.begin_at:
+                from django.utils import timezone
+
+                refused = self.due_at.astimezone(dt_timezone.utc).date() < timezone.localtime(self.begin_at).date()
+            else:
+                refused = self.due_at < self.begin_at
+            if refused:
                 errors["due_at"] = "The due date cannot be before the begin date."
         if self.expected_duration is not None and self.expected_duration.total_seconds() < 0:
             errors["expected_duration"] = "The expected duration cannot be negative."

@@ -1,6 +1,6 @@
 """Queries behind the task pages: a fixed number of SQL queries whatever the number of rows."""
 
-from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value
+from django.db.models import Count, F, IntegerField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce, Concat
 from django.db.models import CharField
 
@@ -32,6 +32,18 @@ def task_rows(qs):
     )
 
 
+# Sort keys that may be empty: tasks without them come last in either direction, on every
+# database (SQLite sorts NULL first ascending, PostgreSQL last).
+NULLABLE_SORT_KEYS = {"due_at", "scheduled_at", "assignee__username"}
+
+
+def _nulls_last(key):
+    if isinstance(key, str) and key.lstrip("-") in NULLABLE_SORT_KEYS:
+        name = key.lstrip("-")
+        return F(name).desc(nulls_last=True) if key.startswith("-") else F(name).asc(nulls_last=True)
+    return key
+
+
 def task_list(*, user, params, base=None):
     """The filtered, visible, sorted tasks for a list page. Returns (filterset, queryset)."""
     visible = access.visible_tasks(user, base if base is not None else Task.objects.all())
@@ -40,9 +52,9 @@ def task_list(*, user, params, base=None):
         return filterset, Task.objects.none()
     qs = filterset.qs
     if not (params or {}).get("o"):
-        qs = qs.order_by("due_at", "-priority_rank", "pk")
+        qs = qs.order_by(F("due_at").asc(nulls_last=True), "-priority_rank", "pk")
     else:
-        qs = qs.order_by(*qs.query.order_by, "pk")
+        qs = qs.order_by(*[_nulls_last(key) for key in qs.query.order_by], "pk")
     return filterset, task_rows(qs)
 
 

@@ -136,13 +136,17 @@ def _describe_changes(before, current_task):
         new = now.get(name, "")
         if old != new:
             label = Task._meta.get_field(name).verbose_name if name != "tags" else "tags"
-            changes.append((str(label), _pretty(name, old), _pretty(name, new)))
+            changes.append((str(label), _pretty(name, old, all_day=before.get("all_day") == "True"),
+                            _pretty(name, new, all_day=now.get("all_day") == "True")))
     return changes
 
 
-def _pretty(name, raw):
+def _pretty(name, raw, all_day=False):
     if raw in ("", None):
         return "—"
+    choices = dict(Task._meta.get_field(name).flatchoices) if name != "tags" else {}
+    if raw in choices:  # show "In progress", as the form did, not "in_progress"
+        return str(choices[raw])
     if name in ("assignee",):
         user = get_user_model().objects.filter(pk=raw).first()
         return _name(user) if user else raw
@@ -150,7 +154,10 @@ def _pretty(name, raw):
         from datetime import datetime
 
         try:
-            return timezone.localtime(datetime.fromisoformat(raw)).strftime("%d %b %Y %H:%M")
+            moment = datetime.fromisoformat(raw)
+            if name == "due_at" and all_day:  # a calendar date stored at 00:00 UTC: never shift it
+                return moment.strftime("%d %b %Y")
+            return timezone.localtime(moment).strftime("%d %b %Y %H:%M")
         except ValueError:
             return raw
     if name == "team":
@@ -186,6 +193,10 @@ def task_update(*, task, user, data, version, snapshot=None, tags=None, entity=.
         if entity is not ...:
             current.set_entity(entity)
         if current.parent_id != old_parent_id:
+            _lock_tree()
+            if current.parent_id is not None:
+                # Read the new parent's path after taking the lock: a concurrent move may have changed it.
+                current.parent = Task.objects.get(pk=current.parent_id)
             _validate_parent(current, current.parent)
         current.full_clean()
         current.version = version + 1
@@ -198,6 +209,22 @@ def task_update(*, task, user, data, version, snapshot=None, tags=None, entity=.
         notify(recipient=current.assignee, actor=user, verb="assigned",
                text=f"{_name(user)} assigned you “{current.title}”.", target=current)
     return current
+
+
+def _lock_tree():
+    """Serialise moves in the task tree, so two concurrent moves can never build a loop.
+
+    PostgreSQL: a transaction-scoped advisory lock. SQLite: write transactions
+    already run one at a time (the settings open them IMMEDIATE).
+    """
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [TREE_LOCK_KEY])
+
+
+TREE_LOCK_KEY = 7_311_001  # any constant unique to "task tree moves"
 
 
 def _move_subtree(task, new_parent):
@@ -292,7 +319,8 @@ def task_start(*, task, user):
     return task_change_status(task=task, user=user, status=S.IN_PROGRESS)
 
 
-def task_complete(*, task, user, outcome="", subtasks=None):
+def task_complete(*, task, user, outcome=None, subtasks=None):
+    # None keeps the outcome already written; "" would erase it.
     return task_change_status(task=task, user=user, status=S.COMPLETED, outcome=outcome, subtasks=subtasks)
 
 
@@ -307,6 +335,8 @@ def task_reopen(*, task, user):
 def task_claim(*, task, user):
     """Take an unassigned task. Atomic: of two people claiming at once exactly one wins;
     the other gets AlreadyClaimed naming who did."""
+    if task.status not in OPEN_STATUSES:
+        raise ValidationError({"status": "Only open tasks can be claimed."})
     if not access.can_claim(user, task):
         if task.assignee_id is not None:
             current = Task.objects.select_related("assignee").get(pk=task.pk)
@@ -317,6 +347,8 @@ def task_claim(*, task, user):
     )
     current = Task.objects.select_related("assignee").get(pk=task.pk)
     if won != 1:
+        if current.assignee_id is None:  # closed meanwhile, not taken
+            raise ValidationError({"status": "Only open tasks can be claimed."})
         raise AlreadyClaimed(current, current.assignee)
     return current
 
@@ -480,7 +512,7 @@ def tasks_detach_from_entity(*, entity, user):
     from django.contrib.contenttypes.models import ContentType
 
     ct = ContentType.objects.get_for_model(entity)
-    note = f"{entity._meta.verbose_name.capitalize()} “{entity}” (deleted {timezone.now():%d %b %Y})"[:300]
+    note = f"{entity._meta.verbose_name.capitalize()} “{entity}” (deleted {timezone.localdate():%d %b %Y})"[:300]
     Task.objects.filter(content_type=ct, object_id=entity.pk).update(
         content_type=None, object_id=None, former_link=note, version=F("version") + 1
     )

@@ -74,3 +74,20 @@ class OpportunityFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Deal {n}")
     organization = factory.SubFactory(OrganizationFactory)
     amount = "1000.00"
+
+
+def grant(user, *perms):
+    """Give `user` permissions named like "crm.delete_organization"; returns the user re-read (fresh perm cache)."""
+    from django.contrib.auth.models import Permission
+
+    for perm in perms:
+        app_label, codename = perm.split(".")
+        user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+    return get_user_model().objects.get(pk=user.pk)
+
+
+def set_time_zone(user, time_zone):
+    """Set the profile time zone every page uses to show dates to `user`."""
+    user.profile.time_zone = time_zone
+    user.profile.save()
+    return user
