@@ -4,7 +4,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 
 from .models import (
-    Individual, Opportunity, Organization, Profile, Team, TeamMembership, Ticket, phone_validator, time_zone_choices,
+    Individual, Opportunity, Organization, Profile, Team, TeamMembership, Ticket, time_zone_choices,
 )
 from .choices import TaskType
 
@@ -27,18 +27,7 @@ class UserChoiceField(forms.ModelChoiceField):
         return _user_label(obj)
 
 
-class PhoneMixin:
-    """The model accepts the characters of a phone number; a form also wants enough digits to dial."""
-
-    def clean_phone(self):
-        phone = self.cleaned_data.get("phone", "")
-        # Wrong characters or length are reported by the model's validator; this adds the digit count.
-        if phone and phone_validator.regex.search(phone) and sum(ch.isdigit() for ch in phone) < 5:
-            raise forms.ValidationError("Enter a phone number with at least 5 digits, for example +49 30 1234567.")
-        return phone
-
-
-class OrganizationForm(PhoneMixin, CrispyMixin, forms.ModelForm):
+class OrganizationForm(CrispyMixin, forms.ModelForm):
     website = forms.URLField(required=False, max_length=200, assume_scheme="https",
                              help_text="For example https://example.com")
 
@@ -48,7 +37,7 @@ class OrganizationForm(PhoneMixin, CrispyMixin, forms.ModelForm):
         widgets = {"address": forms.Textarea(attrs={"rows": 3})}
 
 
-class IndividualForm(PhoneMixin, CrispyMixin, forms.ModelForm):
+class IndividualForm(CrispyMixin, forms.ModelForm):
     class Meta:
         model = Individual
         fields = ["first_name", "last_name", "email", "phone", "organization", "job_title", "notes"]

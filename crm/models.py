@@ -13,8 +13,9 @@ from simple_history.models import HistoricalRecords
 from .choices import Priority, TaskType
 
 phone_validator = RegexValidator(
-    regex=r"^\+?[0-9 ()./-]{5,30}$",
-    message="Enter a phone number: digits, spaces and + ( ) . / - only, 5 to 30 characters.",
+    # At least five digits; otherwise digits, spaces and + ( ) . / - only.
+    regex=r"^(?=(?:\D*\d){5})\+?[0-9 ()./-]{5,30}$",
+    message="Enter a phone number: at least 5 digits; digits, spaces and + ( ) . / - only, up to 30 characters.",
 )
 
 

@@ -190,12 +190,6 @@ def team_list(request):
     return render(request, "crm/team_list.html", {"teams": teams})
 
 
-def home(request):
-    """Placeholder for "my day" until the tasks app provides it."""
-    User = get_user_model()
-    return render(request, "crm/home.html", {"user_count": User.objects.count()})
-
-
 class LoginView(auth_views.LoginView):
     """Django's login, answering 400 when the username or password is wrong (bad input is a 4xx everywhere)."""
 

@@ -182,14 +182,18 @@ class TaskForm(forms.Form):
         self.helper = self._helper()
 
     @staticmethod
-    def initial_from_task(task):
+    def due_initial(task):
+        """(date, time) the form shows for the deadline: an all-day one as its date alone, never shifted."""
         if task.due_at is None:
-            due_date = due_time = None
-        elif task.all_day:
-            due_date, due_time = task.due_at.astimezone(dt_timezone.utc).date(), None
-        else:
-            local = timezone.localtime(task.due_at)
-            due_date, due_time = local.date(), local.time().replace(second=0, microsecond=0)
+            return None, None
+        if task.all_day:
+            return task.due_at.astimezone(dt_timezone.utc).date(), None
+        local = timezone.localtime(task.due_at)
+        return local.date(), local.time().replace(second=0, microsecond=0)
+
+    @classmethod
+    def initial_from_task(cls, task):
+        due_date, due_time = cls.due_initial(task)
         return {
             "title": task.title, "description": task.description, "task_type": task.task_type,
             "priority": task.priority, "due_date": due_date, "due_time": due_time,
@@ -245,6 +249,24 @@ class TaskForm(forms.Form):
             raise ValidationError(f"There is no task #{raw} you can see.")
         return parent
 
+    def _clean_text(self, name):
+        # Browsers send textarea line breaks as CRLF: store them as the "\n" they were loaded with,
+        # so an untouched description does not count as a change.
+        return (self.cleaned_data.get(name) or "").replace("\r\n", "\n")
+
+    def clean_description(self):
+        return self._clean_text("description")
+
+    def clean_outcome(self):
+        return self._clean_text("outcome")
+
+    def _kept(self, name, value):
+        """The saved value when the form shows it unchanged (the inputs drop seconds)."""
+        original = getattr(self.task, name, None) if self.task is not None else None
+        if value is not None and original is not None and value == original.replace(second=0, microsecond=0):
+            return original
+        return value
+
     def clean_snapshot(self):
         raw = self.cleaned_data.get("snapshot") or ""
         if not raw:
@@ -266,6 +288,9 @@ class TaskForm(forms.Form):
 
     def due_values(self):
         due_date, due_time = self.cleaned_data.get("due_date"), self.cleaned_data.get("due_time")
+        task = self.task
+        if task is not None and task.due_at is not None and (due_date, due_time) == self.due_initial(task):
+            return task.due_at, task.all_day  # untouched: keep it to the second
         if not due_date:
             return None, False
         if not due_time:
@@ -279,8 +304,8 @@ class TaskForm(forms.Form):
         due_at, all_day = self.due_values()
         fields = {
             "title": d["title"], "description": d.get("description", ""), "task_type": d["task_type"],
-            "priority": d["priority"], "begin_at": d.get("begin_at"), "due_at": due_at, "all_day": all_day,
-            "scheduled_at": d.get("scheduled_at"), "expected_duration": d.get("expected_duration"),
+            "priority": d["priority"], "begin_at": self._kept("begin_at", d.get("begin_at")), "due_at": due_at,
+            "all_day": all_day, "scheduled_at": self._kept("scheduled_at", d.get("scheduled_at")), "expected_duration": d.get("expected_duration"),
             "location": d.get("location", ""), "assignee": d.get("assignee"), "team": d.get("team"),
             "parent": d.get("parent"),
         }

@@ -120,7 +120,7 @@ def test_admin_refuses_bad_input_and_saves_nothing(admin_client):
     assert errors == [
         "Ensure this value has at most 200 characters (it has 201).",
         "Enter a valid email address.",
-        "Enter a phone number: digits, spaces and + ( ) . / - only, 5 to 30 characters.",
+        "Enter a phone number: at least 5 digits; digits, spaces and + ( ) . / - only, up to 30 characters.",
     ]
     assert Organization.objects.count() == 0
 

@@ -180,17 +180,17 @@ def test_create_organization_with_bad_input_shows_readable_errors_and_saves_noth
         "name": ["Ensure this value has at most 200 characters (it has 201)."],
         "website": ["Enter a valid URL."],
         "email": ["Enter a valid email address."],
-        "phone": ["Enter a phone number: digits, spaces and + ( ) . / - only, 5 to 30 characters."],
+        "phone": ["Enter a phone number: at least 5 digits; digits, spaces and + ( ) . / - only, up to 30 characters."],
         "address": ["Ensure this value has at most 1000 characters (it has 1001)."],
     }
     assert Organization.objects.count() == 0
 
 
 @pytest.mark.parametrize(("phone", "error"), [
-    ("-- (.) --", "Enter a phone number with at least 5 digits, for example +49 30 1234567."),
-    ("1234", "Enter a phone number: digits, spaces and + ( ) . / - only, 5 to 30 characters."),
+    ("-- (.) --", "Enter a phone number: at least 5 digits; digits, spaces and + ( ) . / - only, up to 30 characters."),
+    ("1234", "Enter a phone number: at least 5 digits; digits, spaces and + ( ) . / - only, up to 30 characters."),
     ("1" * 31, "Ensure this value has at most 30 characters (it has 31)."),
-    ("+49 30 123 ext. 4", "Enter a phone number: digits, spaces and + ( ) . / - only, 5 to 30 characters."),
+    ("+49 30 123 ext. 4", "Enter a phone number: at least 5 digits; digits, spaces and + ( ) . / - only, up to 30 characters."),
 ])
 def test_a_bad_phone_number_gets_one_readable_message(client, owner, phone, error):
     client.force_login(owner)

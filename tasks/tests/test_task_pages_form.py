@@ -36,8 +36,9 @@ def posted_form(client, url):
             continue
         if node.tag == "input" and node.attrs.get("type") not in ("submit", "checkbox", "radio"):
             data[name] = node.attrs.get("value", "")
-        elif node.tag == "textarea":
-            data[name] = node.text()
+        elif node.tag == "textarea":  # its text as a browser sends it (without the newline after the tag)
+            raw = "".join(c for c in node.children if isinstance(c, str))
+            data[name] = raw[1:] if raw.startswith("\n") else raw
         elif node.tag == "select":
             chosen = [o.attrs.get("value", "") for o in node.find_all("option") if "selected" in o.attrs]
             data[name] = chosen[0] if chosen else ""
@@ -260,3 +261,19 @@ def test_an_all_day_deadline_shows_the_same_date_everywhere_and_a_timed_one_in_l
         "owner": (["20 Mar 2025", "20 Mar 2025, 10:30"], "20 Mar 2025 (all day)", ("2025-03-20", "10:30")),
         "teammate": (["20 Mar 2025", "20 Mar 2025, 23:30"], "20 Mar 2025 (all day)", ("2025-03-20", "23:30")),
     }
+
+
+def test_saving_an_untouched_form_changes_no_value(client, owner):
+    task = TaskFactory(title="Call", created_by=owner, description="Line one\nLine two",
+                       due_at=datetime(2025, 3, 20, 13, 30, 45, 123000, tzinfo=UTC),
+                       begin_at=datetime(2025, 3, 19, 8, 15, 10, tzinfo=UTC))
+    client.force_login(owner)
+    loaded = posted_form(client, f"/tasks/{task.pk}/edit/")
+
+    # A browser sends textarea line breaks as CRLF.
+    client.post(f"/tasks/{task.pk}/edit/", {**loaded, "description": loaded["description"].replace("\n", "\r\n")})
+
+    task.refresh_from_db()
+    assert (task.description, task.due_at, task.begin_at, task.version) == (
+        "Line one\nLine two", datetime(2025, 3, 20, 13, 30, 45, 123000, tzinfo=UTC),
+        datetime(2025, 3, 19, 8, 15, 10, tzinfo=UTC), 2)
