@@ -90,7 +90,6 @@ def test_the_menu_names_the_signed_in_user(client, owner):
     assert parse(response).find("a", data_testid="signed-in-user").text() == "Olga Owner"
 
 
-@pytest.mark.urls("crm.tests.urls_accounts")
 def test_a_wrong_password_is_a_400(client, owner):
     response = client.post(reverse("login"), {"username": "owner", "password": "wrong"})
 
@@ -134,7 +133,6 @@ def test_change_password(client, owner):
      {"new_password2": ["This password is too short. It must contain at least 8 characters.",
                         "This password is too common.", "This password is entirely numeric."]}),
 ])
-@pytest.mark.urls("crm.tests.urls_accounts")
 def test_a_bad_password_change_says_why_and_changes_nothing(client, owner, data, errors):
     client.force_login(owner)
 
