@@ -143,7 +143,8 @@ class TaskForm(forms.Form):
     task_type = forms.ChoiceField(label="Type", choices=TaskType.choices, initial=TaskType.OTHER)
     priority = forms.ChoiceField(choices=Priority.choices, initial=Priority.MEDIUM)
     due_date = forms.DateField(label="Due date", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    due_time = forms.TimeField(label="Due time", required=False, widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+    due_time = forms.TimeField(label="Due time", required=False,
+                               widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
                                help_text="Leave empty for an all-day deadline.")
     begin_at = DateTimeLocalField(label="Begins", required=False)
     scheduled_at = DateTimeLocalField(label="Scheduled", required=False, help_text="When it happens.")
@@ -244,6 +245,8 @@ class TaskForm(forms.Form):
             return None
         if not raw.isdigit() or len(raw) > 18:
             raise ValidationError("Enter the number of the parent task, e.g. 42.")
+        if self.task is not None and self.task.parent_id == int(raw):
+            return self.task.parent  # unchanged: keep it even if this editor cannot open it
         parent = access.visible_tasks(self.user).filter(pk=int(raw)).first()
         if parent is None:
             raise ValidationError(f"There is no task #{raw} you can see.")
@@ -305,7 +308,8 @@ class TaskForm(forms.Form):
         fields = {
             "title": d["title"], "description": d.get("description", ""), "task_type": d["task_type"],
             "priority": d["priority"], "begin_at": self._kept("begin_at", d.get("begin_at")), "due_at": due_at,
-            "all_day": all_day, "scheduled_at": self._kept("scheduled_at", d.get("scheduled_at")), "expected_duration": d.get("expected_duration"),
+            "all_day": all_day, "scheduled_at": self._kept("scheduled_at", d.get("scheduled_at")),
+            "expected_duration": d.get("expected_duration"),
             "location": d.get("location", ""), "assignee": d.get("assignee"), "team": d.get("team"),
             "parent": d.get("parent"),
         }

@@ -219,11 +219,12 @@ def _detail_context(request, task, **extra):
     ancestors = list(Task.objects.filter(pk__in=task.ancestor_ids()).only("pk", "title", "tree_path"))
     ancestors.sort(key=lambda t: t.tree_path.count("/"))
     participants = list(task.participants.select_related("user"))
+    checklist = list(task.checklist.select_related("done_by"))
     context = {
         "task": task,
         "subtasks": rows,
         "progress": progress,
-        "checklist": list(task.checklist.select_related("done_by")),
+        "checklist": checklist,
         "participants": participants,
         "is_participant": any(p.user_id == user.pk for p in participants),
         "entity": entity,
@@ -233,11 +234,10 @@ def _detail_context(request, task, **extra):
         "can_claim": access.can_claim(user, task),
         "status_actions": _status_actions(task) if can_edit else [],
         "can_complete": can_edit and S.COMPLETED in services.TRANSITIONS[task.status],
-        "complete_form": CompleteForm(open_subtasks=progress["open"]),
         "assign_form": AssignForm(initial={"assignee": task.assignee_id}) if can_edit else None,
         "participant_form": ParticipantForm() if can_edit else None,
         "checklist_form": ChecklistItemForm() if can_edit else None,
-        "checklist_done": sum(1 for item in task.checklist.all() if item.is_done),
+        "checklist_done": sum(1 for item in checklist if item.is_done),
         "overdue": task.is_overdue(),
     }
     context.update(extra)
@@ -397,7 +397,8 @@ def task_complete_view(request, pk):
     if request.method == "POST":
         if form.is_valid():
             try:
-                task = services.task_complete(task=task, user=request.user, outcome=form.cleaned_data["outcome"] or None,
+                task = services.task_complete(task=task, user=request.user,
+                                              outcome=form.cleaned_data["outcome"] or None,
                                               subtasks=form.cleaned_data.get("subtasks") or None)
             except ValidationError as exc:
                 apply_service_errors(form, exc)

@@ -37,7 +37,8 @@ def stale_table(response):
 
 def test_the_later_save_is_refused_with_what_changed_and_can_then_be_reapplied(client, owner, manager, team):
     task = TaskFactory(title="Call Acme", created_by=owner, team=team, priority="medium",
-                       description="Ask about:\nseats", begin_at=datetime(2025, 3, 1, 9, 30, 15, tzinfo=dt_timezone.utc),
+                       description="Ask about:\nseats",
+                       begin_at=datetime(2025, 3, 1, 9, 30, 15, tzinfo=dt_timezone.utc),
                        due_at=datetime(2025, 3, 20, tzinfo=dt_timezone.utc), all_day=True)
     url = f"/tasks/{task.pk}/edit/"
     client.force_login(owner)

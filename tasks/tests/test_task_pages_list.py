@@ -164,7 +164,8 @@ def test_quick_views_are_pill_links_marking_the_current_one(client, owner, board
 
 
 def test_the_url_carries_the_filters_so_the_form_shows_them_again(client, owner, board):
-    response = get(client, owner, "/tasks/?q=acme&priority=urgent&status=waiting&tag=vip&due_after=2025-03-01&view=week")
+    response = get(client, owner,
+                   "/tasks/?q=acme&priority=urgent&status=waiting&tag=vip&due_after=2025-03-01&view=week")
     form = html.main(response).find("form", cls="task-filters")
 
     assert form.find("input", name="q").attrs["value"] == "acme"
@@ -216,7 +217,8 @@ def test_pages_of_25_keep_the_filters_in_their_links(client, owner, settings):
 
     assert listed(first) == [f"Batch {n:02d}" for n in range(25)]
     assert listed(second) == ["Batch 25", "Batch 26"]
-    assert ("Next ›", "?priority=high&o=title&page=2") in html.links(html.main(first).find("nav", **{"aria-label": "Pages"}))
+    pages = html.main(first).find("nav", **{"aria-label": "Pages"})
+    assert ("Next ›", "?priority=high&o=title&page=2") in html.links(pages)
 
 
 def test_each_user_lists_only_the_tasks_they_may_see(client, owner, teammate, outsider, staff, board):
