@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "taggit",
     "simple_history",
     "bootstrap",
+    "fontawesome",  # icons, from the same django-bootstrap-static package
     "js_lib_htmx",
     "crm",
     "tasks",

@@ -192,3 +192,7 @@ class ChecklistItem(models.Model):
 
     def __str__(self):
         return self.text
+
+
+from .models_feeds import CalendarFeedToken  # noqa: E402,F401
+from .models_imports import TaskImport  # noqa: E402,F401
