@@ -23,7 +23,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from crm import links
 from crm.choices import Priority
 
-from . import access, selectors, services
+from . import access, panels, selectors, services
 from .filters import QUICK_VIEWS
 from .forms import (
     AssignForm, ChecklistItemForm, CompleteForm, ParticipantForm, TaskForm, active_users, apply_service_errors,
@@ -240,6 +240,8 @@ def _detail_context(request, task, **extra):
         "checklist_done": sum(1 for item in checklist if item.is_done),
         "overdue": task.is_overdue(),
     }
+    context["panels_main"] = panels.render_list(request, task, can_edit, panels.MAIN)
+    context["panels_side"] = panels.render_list(request, task, can_edit, panels.SIDE)
     context.update(extra)
     return context
 
