@@ -36,10 +36,23 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
-    list_display = ["name", "manager", "member_count"]
+    list_display = ["name", "manager", "distribution_strategy", "member_count"]
     search_fields = ["name", "description"]
     autocomplete_fields = ["manager"]
+    fields = ["name", "description", "manager", "distribution_strategy", "rr_position"]
+    readonly_fields = ["rr_position"]
     inlines = [MembershipInline]
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "distribution_strategy":
+            # The strategies are registered by the tasks app (tasks.distribution): offer them all.
+            from django import forms
+
+            from tasks import distribution
+
+            return forms.ChoiceField(choices=distribution.choices(), label="Distribution",
+                                     initial=distribution.DEFAULT_STRATEGY, help_text=db_field.help_text)
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def get_queryset(self, request):
         from django.db.models import Count
@@ -128,3 +141,6 @@ class NotificationAdmin(admin.ModelAdmin):
     search_fields = ["recipient__username", "text"]
     raw_id_fields = ["recipient", "actor"]
     list_select_related = ["recipient"]
+
+
+from . import admin_activity  # noqa: E402,F401  (comments, attachments, notification emails and preferences)

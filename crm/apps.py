@@ -13,3 +13,4 @@ class CrmConfig(AppConfig):
         links.register("ticket", "crm.Ticket", "Ticket", ("subject",))
         links.register("opportunity", "crm.Opportunity", "Opportunity", ("name",))
         from . import entity_tabs  # noqa: F401  (registers Overview and related-record tabs)
+        from . import views_history  # noqa: F401  (registers the History and Activity tabs)

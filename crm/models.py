@@ -51,6 +51,18 @@ class Team(models.Model):
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="TeamMembership", related_name="teams", blank=True
     )
+    # How a task given to the team (no assignee) finds its assignee. The names are those
+    # registered in tasks.distribution; crm stores the name only (it depends on no other app).
+    distribution_strategy = models.CharField(
+        "distribution", max_length=40, default="claim",
+        help_text="How tasks given to the team find an assignee.",
+    )
+    # Turn counter shared by the strategies that go "in turn" (round robin, ties, by type):
+    # the next turn is rr_position modulo the number of members. Only ever advanced while
+    # the team row is locked (tasks.distribution), so two tasks never take the same turn.
+    rr_position = models.PositiveIntegerField("round-robin position", default=0, editable=False)
+    # The same kind of counter per task type, for distribution by type ({"call": 7, ...}).
+    type_positions = models.JSONField("turns per task type", default=dict, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -58,6 +70,20 @@ class Team(models.Model):
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        super().clean()
+        from django.apps import apps
+
+        if apps.is_installed("tasks"):
+            from tasks.distribution import strategy_names
+
+            names = strategy_names()
+            if self.distribution_strategy not in names:
+                raise ValidationError({"distribution_strategy": (
+                    f"“{self.distribution_strategy}” is not a distribution strategy. "
+                    f"Choose one of: {', '.join(names)}."
+                )})
 
 
 class TeamMembership(models.Model):
@@ -237,3 +263,8 @@ class Notification(models.Model):
 
     def __str__(self):
         return self.text
+
+
+from .models_discussion import Comment  # noqa: E402,F401
+from .models_attachments import Attachment  # noqa: E402,F401
+from .models_prefs import NotificationEmail, NotificationPreference  # noqa: E402,F401

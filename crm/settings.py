@@ -119,6 +119,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "crm.context_processors.navigation",
+                "tasks.context_processors.running_timer",
             ],
         },
     },
@@ -227,6 +228,37 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIN
 X_FRAME_OPTIONS = "DENY"
 
 PAGE_SIZE = env_int("PAGE_SIZE", 25)
+
+# Repeating tasks and reminders (tasks.recurrence, tasks.reminders, tasks.digest).
+def _env_range(name, default, low, high):
+    value = env_int(name, default)
+    if not low <= value <= high:
+        raise ImproperlyConfigured(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+# Instances of a repeating task are made this many days ahead (and always the next one).
+RECURRENCE_HORIZON_DAYS = _env_range("RECURRENCE_HORIZON_DAYS", 14, 1, 366)
+# A reminder sent this many minutes after it was due says it is late.
+REMINDER_LATE_AFTER_MINUTES = _env_range("REMINDER_LATE_AFTER_MINUTES", 5, 1, 1440)
+# A reminder claimed by a worker that died is sent again after this many minutes.
+REMINDER_RECLAIM_AFTER_MINUTES = _env_range("REMINDER_RECLAIM_AFTER_MINUTES", 10, 1, 1440)
+# "1 day before" an all-day deadline counts from this hour of that day, in the recipient's zone.
+REMINDER_ALL_DAY_HOUR = _env_range("REMINDER_ALL_DAY_HOUR", 9, 0, 23)
+# The daily digest (overdue and due today) goes out at this hour in each user's own zone.
+DIGEST_HOUR = _env_range("DIGEST_HOUR", 8, 0, 23)
+
+# Billing (billables app). Time is billed per entry, rounded UP to this many minutes
+# (0 or 1: exact minutes); the quantity is then hours with two decimals.
+BILLING_ROUNDING_MINUTES = env_int("BILLING_ROUNDING_MINUTES", 15)
+if not 0 <= BILLING_ROUNDING_MINUTES <= 60:
+    raise ImproperlyConfigured(f"BILLING_ROUNDING_MINUTES must be between 0 and 60, got {BILLING_ROUNDING_MINUTES}")
+BILLING_CURRENCY = env_str("BILLING_CURRENCY", "EUR")
+BILLING_TAX_RATE = env_str("BILLING_TAX_RATE", "0")  # percent for new invoices; billables checks it at start-up
+BILLING_PAYMENT_DAYS = env_int("BILLING_PAYMENT_DAYS", 14)
+BILLING_ISSUER_NAME = env_str("BILLING_ISSUER_NAME", "Taskdesk CRM")
+# Lines printed under the issuer's name on invoices (address, tax id, bank), separated by "|".
+BILLING_ISSUER_DETAILS = [line.strip() for line in env_str("BILLING_ISSUER_DETAILS").split("|") if line.strip()]
 
 LOGGING = {
     "version": 1,

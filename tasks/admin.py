@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from . import services
+from .history_admin import TaskHistoryAdmin
 from .models import ChecklistItem, Participant, Task, TaskStatus
 
 
@@ -89,7 +90,7 @@ def reopen(modeladmin, request, queryset):
 
 
 @admin.register(Task)
-class TaskAdmin(admin.ModelAdmin):
+class TaskAdmin(TaskHistoryAdmin):  # History pages; revert/restore through tasks.restore
     form = TaskAdminForm
     list_display = ["title", "status", "priority", "task_type", "due_at", "assignee", "team", "linked_to",
                     "created_at"]
@@ -168,3 +169,6 @@ class TaskAdmin(admin.ModelAdmin):
                 current = Task.objects.get(pk=child.pk)
                 services.task_update(task=current, user=request.user, version=current.version,
                                      data={"title": child.title, **values})
+
+
+from . import admin_automation  # noqa: E402,F401  (templates, automation rules and runs)

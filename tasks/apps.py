@@ -8,6 +8,9 @@ class TasksConfig(AppConfig):
         from crm import links
 
         from . import entity_tab  # noqa: F401  (registers the Tasks tab on entity pages)
+        from . import signals  # noqa: F401  (automation listens for entity and task events)
+        from . import history_panels  # noqa: F401  (history, discussion, attachments: words, access, panels)
+        from . import views_recurrence  # noqa: F401  (registers the Repeats and Reminders panels)
         from . import services
         from .models import Task
 

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from crm.choices import PRIORITY_RANK, TaskType
+from crm.history import record_many
 from crm.models import Individual, Opportunity, Organization, Ticket
 
 from .dates import date_as_utc_midnight
@@ -104,6 +105,8 @@ def seed_tasks(*, count, users, teams, stdout=None):
             ))
         with transaction.atomic(), _keep_created_at():
             objs = Task.objects.bulk_create(batch, batch_size=1000)
+            # bulk_create skips save(): write the "created" history records ourselves.
+            record_many(objs, history_type="+", reason="Demo data")
             created += len(objs)
             if small:
                 _decorate(objs, rng, users)

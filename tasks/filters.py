@@ -56,6 +56,8 @@ class TaskFilter(django_filters.FilterSet):
     entity_type = django_filters.ChoiceFilter(choices=[], method="filter_entity_type", label="Linked to")
     entity = django_filters.NumberFilter(method="filter_entity", label="Entity id")
     tag = django_filters.CharFilter(method="filter_tag", label="Tag")
+    # /tasks/?project=<id>: the tasks of one project (projects app); visibility still applies.
+    project = django_filters.NumberFilter(method="filter_project", label="Project #")
     due_after = django_filters.DateFilter(method="filter_due_after", label="Due from",
                                           widget=forms.DateInput(attrs={"type": "date"}))
     due_before = django_filters.DateFilter(method="filter_due_before", label="Due until",
@@ -141,6 +143,13 @@ class TaskFilter(django_filters.FilterSet):
         if value is None:
             return queryset
         return queryset.filter(object_id=int(value))
+
+    def filter_project(self, queryset, name, value):
+        if value is None:
+            return queryset
+        if value != int(value) or not 0 < value < 2**31:
+            return queryset.none()
+        return queryset.filter(project_id=int(value))
 
     def filter_tag(self, queryset, name, value):
         value = value.strip()

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Column, Div, Field, Layout, Row, Submit
+from crispy_forms.layout import HTML, Column, Div, Field, Layout, Row, Submit
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core import signing
@@ -27,6 +27,7 @@ from crm.models import Team
 
 from . import access, services
 from .dates import date_as_utc_midnight
+from .forms_recurrence import RecurrenceFields
 from .models import Participant
 
 User = get_user_model()
@@ -135,8 +136,12 @@ def apply_service_errors(form, exc):
         form.add_error(None, exc.messages)
 
 
-class TaskForm(forms.Form):
-    """Create or edit a task. Status is not here: it changes through the actions on the task's page."""
+class TaskForm(RecurrenceFields):
+    """Create or edit a task. Status is not here: it changes through the actions on the task's page.
+
+    The recurrence builder's fields (repeat_*) come from forms_recurrence.RecurrenceFields;
+    `self.schedule` is the repeat rule after validation (None: does not repeat).
+    """
 
     title = forms.CharField(max_length=200)
     description = forms.CharField(required=False, max_length=20000, widget=forms.Textarea(attrs={"rows": 4}))
@@ -180,6 +185,7 @@ class TaskForm(forms.Form):
             del self.fields["snapshot"]
         else:
             self.fields["version"].required = True
+        self.setup_recurrence(task=task)
         self.helper = self._helper()
 
     @staticmethod
@@ -211,6 +217,7 @@ class TaskForm(forms.Form):
     def _helper(self):
         helper = FormHelper()
         helper.form_tag = True
+        helper.form_id = "task-form"  # the recurrence preview listens to its changes
         rows = [
             Field("title", autofocus=True) if self.task is None else "title",
             "description",
@@ -226,7 +233,11 @@ class TaskForm(forms.Form):
         ]
         if self.task is not None:
             rows += ["outcome", "version", "snapshot"]
-        rows.append(Div(Submit("submit", "Save changes" if self.task else "Create task"), css_class="mt-2"))
+        rows.append(HTML('{% include "tasks/recurrence/builder.html" %}'))
+        # The preview button comes after the save button: Enter in a field still saves.
+        rows.append(Div(Submit("submit", "Save changes" if self.task else "Create task"),
+                        HTML('<button type="submit" name="preview" value="1" class="btn btn-outline-secondary ms-2 '
+                             'repeat-preview-button">Preview dates</button>'), css_class="mt-2"))
         helper.layout = Layout(*rows)
         return helper
 

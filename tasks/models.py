@@ -10,10 +10,13 @@ due), never stored.
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Q
 from django.urls import reverse
+from simple_history.models import HistoricalRecords
 from taggit.managers import TaggableManager
 
 from crm.choices import PRIORITY_RANK, Priority, TaskType
+from crm.history import TagsHistoryMixin
 from crm.links import EntityLinkMixin
 
 
@@ -24,6 +27,16 @@ class TaskStatus(models.TextChoices):
     BLOCKED = "blocked", "Blocked"
     COMPLETED = "completed", "Completed"
     CANCELLED = "cancelled", "Cancelled"
+
+
+def subtree_q(prefix, field="tree_path"):
+    """Rows whose path starts with `prefix` (which ends in "/"), as an index-friendly range.
+
+    "/12/" <= path < "/120": "0" is the character after "/", so the range holds
+    exactly the paths that start with "/12/". A LIKE with a computed pattern
+    cannot use the index; this range can, on SQLite and PostgreSQL alike.
+    """
+    return Q(**{f"{field}__gte": prefix, f"{field}__lt": prefix[:-1] + "0"})
 
 
 OPEN_STATUSES = (TaskStatus.PENDING, TaskStatus.IN_PROGRESS, TaskStatus.WAITING, TaskStatus.BLOCKED)
@@ -66,6 +79,13 @@ class Task(EntityLinkMixin, models.Model):
     tree_path = models.CharField(max_length=1000, default="/", editable=False, db_index=True)
     # When a linked entity is deleted and the task kept, this says what it was linked to.
     former_link = models.CharField(max_length=300, blank=True, editable=False)
+    # The project the task belongs to and the stage it runs in (projects app). Tasks of a
+    # stage wait until every task of the earlier stages is closed (projects.gating). Set
+    # through projects.services only; deleting a project or stage keeps its tasks.
+    project = models.ForeignKey("projects.Project", on_delete=models.SET_NULL, null=True, blank=True,
+                                related_name="tasks", editable=False)
+    stage = models.ForeignKey("projects.Stage", on_delete=models.SET_NULL, null=True, blank=True,
+                              related_name="tasks", editable=False)
 
     tags = TaggableManager(blank=True)
 
@@ -76,6 +96,14 @@ class Task(EntityLinkMixin, models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     # Optimistic lock: every save through the services bumps it; a stale edit is refused.
     version = models.PositiveIntegerField(default=1, editable=False)
+    # An instance of a repeating task (tasks.models_recurrence): its series and which
+    # occurrence it is (UTC instant of the local occurrence, or the date at 00:00 UTC for
+    # all-day series). Unique together: generating twice never makes an occurrence twice.
+    series = models.ForeignKey("tasks.TaskSeries", on_delete=models.SET_NULL, null=True, blank=True,
+                               related_name="instances", editable=False)
+    occurrence = models.DateTimeField(null=True, blank=True, editable=False)
+    # Who changed what and when (crm.history); the tag names are kept with each record.
+    history = HistoricalRecords(bases=[TagsHistoryMixin])
 
     class Meta:
         ordering = [models.F("due_at").asc(nulls_last=True), "-priority_rank", "pk"]
@@ -98,6 +126,7 @@ class Task(EntityLinkMixin, models.Model):
             models.CheckConstraint(
                 condition=models.Q(status__in=[s.value for s in TaskStatus]), name="task_status_valid"
             ),
+            models.UniqueConstraint(fields=["series", "occurrence"], name="task_unique_series_occurrence"),
         ]
 
     def __str__(self):
@@ -168,6 +197,7 @@ class Participant(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="task_participations")
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.SUBSCRIBER)
     added_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["task", "user"], name="unique_task_participant")]
@@ -186,6 +216,7 @@ class ChecklistItem(models.Model):
     done_at = models.DateTimeField(null=True, blank=True)
     done_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
                                 related_name="+")
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["position", "pk"]
@@ -196,3 +227,8 @@ class ChecklistItem(models.Model):
 
 from .models_feeds import CalendarFeedToken  # noqa: E402,F401
 from .models_imports import TaskImport  # noqa: E402,F401
+from .models_templates import TaskTemplate, TaskTemplateChecklistItem, TaskTemplateSubtask  # noqa: E402,F401
+from .models_automation import AutomationRule, AutomationRun  # noqa: E402,F401
+from .models_time import TimeEntry  # noqa: E402,F401
+from .models_recurrence import DetachedInstance, TaskSeries  # noqa: E402,F401
+from .models_reminders import DigestLog, Reminder  # noqa: E402,F401

@@ -16,11 +16,13 @@ from django.db.models import F, Value
 from django.db.models.functions import Concat, Substr
 from django.utils import timezone
 
+from crm import history
 from crm.choices import PRIORITY_RANK, Priority
 from crm.notifications import notify
 
-from . import access
-from .models import CLOSED_STATUSES, OPEN_STATUSES, ChecklistItem, Participant, Task, TaskStatus
+from . import access, distribution, events
+from .models import CLOSED_STATUSES, OPEN_STATUSES, ChecklistItem, Participant, Task, TaskStatus, subtree_q
+from .signals import task_completed
 
 S = TaskStatus
 
@@ -34,6 +36,14 @@ TRANSITIONS = {
     S.COMPLETED: {S.PENDING},
     S.CANCELLED: {S.PENDING},
 }
+
+# Rules other apps add to status changes and deletions (projects: stage gates and task
+# dependencies), registered from their AppConfig.ready(). All run inside the service's
+# transaction. A check refuses with ValidationError before anything is saved; STATUS_CHANGED
+# hooks run once the new statuses are saved; DELETING hooks run just before the rows go.
+STATUS_CHECKS = []   # fn(*, task, status, children, children_status, user)
+STATUS_CHANGED = []  # fn(*, tasks, user): `tasks` (saved objects) changed status together
+DELETING = []        # fn(*, task_ids, user)
 
 # Fields a user edits through the task form (and the CSV import).
 EDITABLE_FIELDS = (
@@ -85,13 +95,21 @@ def _tree_path_for(parent):
     return "/" if parent is None else f"{parent.tree_path}{parent.pk}/"
 
 
-def task_create(*, created_by, title, entity=None, participants=(), checklist=(), tags=(), **fields):
+@history.records_as("created_by")
+def task_create(*, created_by, title, entity=None, participants=(), checklist=(), tags=(), distribute=True,
+                notify_assignee=True, **fields):
     """Create a task (and its participants, checklist and tags) in one transaction.
 
     `entity` is a registered CRM record or None (a global task). Notifies the
-    assignee when someone else assigned them.
+    assignee when someone else assigned them. A task given to a team without an
+    assignee goes through the team's distribution strategy (tasks.distribution)
+    in the same transaction, unless `distribute` is false (subtasks made with
+    their parent's assignee). `series` and `occurrence` are set only by
+    tasks.recurrence for the instances of a repeating task (with notify_assignee
+    false: the assignee asked for the series, or gets a reminder).
     """
-    unknown = set(fields) - set(EDITABLE_FIELDS) - {"status"}
+    # `project` and `stage` are set by projects.services only (stage gates, distribution when a stage opens).
+    unknown = set(fields) - set(EDITABLE_FIELDS) - {"status", "series", "occurrence", "project", "stage"}
     if unknown:
         raise ValidationError(f"Unknown task fields: {', '.join(sorted(unknown))}.")
     with transaction.atomic():
@@ -111,7 +129,11 @@ def task_create(*, created_by, title, entity=None, participants=(), checklist=()
             ChecklistItem.objects.create(task=task, text=text, position=position)
         if tags:
             task.tags.set(list(tags))
-    if task.assignee_id and created_by and task.assignee_id != created_by.pk:
+        distributed = None
+        if distribute and task.team_id and task.assignee_id is None:
+            distributed = distribution.task_distribute(task=task, actor=created_by)  # tells whom it picked
+    if distributed is None and notify_assignee and task.assignee_id and created_by \
+            and task.assignee_id != created_by.pk:
         notify(recipient=task.assignee, actor=created_by, verb="assigned",
                text=f"{_name(created_by)} assigned you “{task.title}”.", target=task)
     return task
@@ -171,6 +193,7 @@ def _pretty(name, raw, all_day=False):
     return raw
 
 
+@history.records_as("user")
 def task_update(*, task, user, data, version, snapshot=None, tags=None, entity=..., notify_assignee=True):
     """Apply an edit if nobody saved the task since the user loaded `version`.
 
@@ -186,7 +209,10 @@ def task_update(*, task, user, data, version, snapshot=None, tags=None, entity=.
         current = Task.objects.select_for_update().get(pk=task.pk)
         if current.version != version:
             raise StaleEdit(current, _describe_changes(snapshot or {}, current))
+        before = events.snapshot(current)
+        old_times = (current.due_at, current.all_day, current.scheduled_at)
         old_assignee_id = current.assignee_id
+        old_team_id = current.team_id
         old_parent_id = current.parent_id
         for name, value in data.items():
             setattr(current, name, value)
@@ -205,7 +231,21 @@ def task_update(*, task, user, data, version, snapshot=None, tags=None, entity=.
         current.save()
         if tags is not None:
             current.tags.set(list(tags))
-    if notify_assignee and current.assignee_id and current.assignee_id != old_assignee_id and current.assignee_id != user.pk:
+        events.task_saved(task=current, user=user, before=before)  # due date moved: its people are told
+        if (current.due_at, current.all_day, current.scheduled_at) != old_times:
+            from .reminders import reminders_rearm
+
+            reminders_rearm(task=current)  # relative reminders follow the due/scheduled time
+        distributed = None
+        if current.team_id and current.assignee_id is None and (
+                current.team_id != old_team_id or old_assignee_id is not None):
+            # Given to a team (or released back to it) by this edit: the team's strategy picks.
+            given = current.team_id != old_team_id
+            distributed = distribution.task_distribute(
+                task=current, actor=user, reason="given" if given else "released",
+                exclude=() if given else (old_assignee_id,))
+    if distributed is None and notify_assignee and current.assignee_id and current.assignee_id != old_assignee_id \
+            and current.assignee_id != user.pk:
         notify(recipient=current.assignee, actor=user, verb="assigned",
                text=f"{_name(user)} assigned you “{current.title}”.", target=current)
     return current
@@ -233,7 +273,7 @@ def _move_subtree(task, new_parent):
     task.tree_path = _tree_path_for(new_parent)
     new_prefix = task.subtree_prefix()
     if old_prefix != new_prefix:
-        Task.objects.filter(tree_path__startswith=old_prefix).update(
+        Task.objects.filter(subtree_q(old_prefix)).update(
             tree_path=Concat(Value(new_prefix), Substr("tree_path", len(old_prefix) + 1))
         )
 
@@ -244,7 +284,7 @@ def task_set_parent(*, task, user, parent):
 
 
 def _open_descendants(task):
-    return Task.objects.filter(tree_path__startswith=task.subtree_prefix(), status__in=OPEN_STATUSES)
+    return Task.objects.filter(subtree_q(task.subtree_prefix()), status__in=OPEN_STATUSES)
 
 
 def _set_status(task, status, *, now=None):
@@ -258,6 +298,7 @@ def _set_status(task, status, *, now=None):
     task.version += 1
 
 
+@history.records_as("user")
 def task_change_status(*, task, user, status, outcome=None, subtasks=None):
     """Move a task to `status` if the rules allow it.
 
@@ -281,6 +322,9 @@ def task_change_status(*, task, user, status, outcome=None, subtasks=None):
                 f"{S(status).label.lower()}."
             )})
         now = timezone.now()
+        old_status = current.status
+        open_children = []
+        completed = []  # subtasks completed along with it (automation hears of each)
         if status in CLOSED_STATUSES:
             open_children = list(_open_descendants(current))
             if open_children and status == S.COMPLETED and not subtasks:
@@ -288,16 +332,37 @@ def task_change_status(*, task, user, status, outcome=None, subtasks=None):
                     f"{len(open_children)} subtask(s) are still open. Complete or cancel them too, "
                     "or finish them first."
                 )}, code="open_subtasks")
+        cascade_to = S.CANCELLED if (status == S.CANCELLED or subtasks == "cancel") else S.COMPLETED
+        for check in STATUS_CHECKS:  # other apps' rules (projects: stage gates, dependencies)
+            check(task=current, status=status, children=open_children, children_status=cascade_to, user=user)
+        if status in CLOSED_STATUSES:
             if open_children:
-                cascade_to = S.CANCELLED if (status == S.CANCELLED or subtasks == "cancel") else S.COMPLETED
                 for child in open_children:
+                    child_before = events.snapshot(child)
                     _set_status(child, cascade_to, now=now)
                     child.save()
+                    events.task_saved(task=child, user=user, before=child_before)
+                    if cascade_to == S.COMPLETED:
+                        completed.append(child)
+        before = events.snapshot(current)
         _set_status(current, status, now=now)
         if status == S.COMPLETED and outcome is not None:
             current.outcome = outcome
         current.full_clean()
         current.save()
+        events.task_saved(task=current, user=user, before=before)  # its people hear of it after commit
+        from .reminders import reminders_drop, reminders_restore
+
+        if status in CLOSED_STATUSES:  # reminders not sent yet will not be
+            reminders_drop(task_ids=[current.pk, *(child.pk for child in open_children)])
+        elif old_status in CLOSED_STATUSES:  # reopened: those still ahead are pending again
+            reminders_restore(task=current)
+        if status == S.COMPLETED:
+            # Receivers (tasks.signals) queue their work with transaction.on_commit.
+            for done in [*completed, current]:
+                task_completed.send(sender=Task, task=done, user=user)
+        for hook in STATUS_CHANGED:  # e.g. the next stage of a project opens
+            hook(tasks=[*open_children, current], user=user)
     if status in CLOSED_STATUSES and current.parent_id:
         _tell_parent_if_ready(current, user)
     return current
@@ -332,6 +397,7 @@ def task_reopen(*, task, user):
     return task_change_status(task=task, user=user, status=S.PENDING)
 
 
+@history.records_as("user")
 def task_claim(*, task, user):
     """Take an unassigned task. Atomic: of two people claiming at once exactly one wins;
     the other gets AlreadyClaimed naming who did."""
@@ -342,10 +408,13 @@ def task_claim(*, task, user):
             current = Task.objects.select_related("assignee").get(pk=task.pk)
             raise AlreadyClaimed(current, current.assignee)
         raise PermissionDenied("Only members of the task's team can claim it.")
-    won = Task.objects.filter(pk=task.pk, assignee__isnull=True, status__in=OPEN_STATUSES).update(
-        assignee=user, version=F("version") + 1, updated_at=timezone.now()
-    )
-    current = Task.objects.select_related("assignee").get(pk=task.pk)
+    with transaction.atomic():
+        won = Task.objects.filter(pk=task.pk, assignee__isnull=True, status__in=OPEN_STATUSES).update(
+            assignee=user, version=F("version") + 1, updated_at=timezone.now()
+        )
+        current = Task.objects.select_related("assignee").get(pk=task.pk)
+        if won == 1:  # .update() bypasses simple-history: record the claim with the same transaction
+            history.record(current, user=user)
     if won != 1:
         if current.assignee_id is None:  # closed meanwhile, not taken
             raise ValidationError({"status": "Only open tasks can be claimed."})
@@ -353,6 +422,7 @@ def task_claim(*, task, user):
     return current
 
 
+@history.records_as("user")
 def task_assign(*, task, user, assignee):
     """Assign (or reassign) the task. The new assignee is told, unless they did it."""
     _require_edit(user, task)
@@ -370,23 +440,33 @@ def task_assign(*, task, user, assignee):
     return current
 
 
+@history.records_as("user")
 def task_unassign(*, task, user):
     """Release the task (back to its team's queue if it has a team). The assignee may release it too."""
     if task.assignee_id != user.pk:
         _require_edit(user, task)
     with transaction.atomic():
         current = Task.objects.select_for_update().get(pk=task.pk)
+        previous_id = current.assignee_id
         current.assignee = None
         current.version += 1
         current.save()
+        if current.team_id:
+            # Back in the team's queue: its strategy may pick someone else (never the one who let go).
+            distribution.task_distribute(task=current, actor=user, reason="released", exclude=(previous_id,))
     return current
 
 
+@history.records_as("user")
 def task_delete(*, task, user):
-    """Delete the task and its subtasks."""
+    """Delete the task and its subtasks (their history says so; a manager can restore them together)."""
     _require_edit(user, task)
-    with transaction.atomic():
-        Task.objects.filter(tree_path__startswith=task.subtree_prefix()).delete()
+    with transaction.atomic(), history.deletion_batch(f"task #{task.pk}"):
+        if DELETING:  # e.g. the next stage of its project opens once it is gone
+            ids = [task.pk, *Task.objects.filter(subtree_q(task.subtree_prefix())).values_list("pk", flat=True)]
+            for hook in DELETING:
+                hook(task_ids=ids, user=user)
+        Task.objects.filter(subtree_q(task.subtree_prefix())).delete()
         Task.objects.filter(pk=task.pk).delete()
 
 
@@ -395,6 +475,7 @@ def task_delete(*, task, user):
 BULK_ACTIONS = ("assign", "status", "priority", "delete")
 
 
+@history.records_as("user")
 def tasks_bulk(*, user, task_ids, action, value=None):
     """Apply one action to several tasks: all of them or none.
 
@@ -444,6 +525,7 @@ def tasks_bulk(*, user, task_ids, action, value=None):
 
 # ---- participants and checklist ----------------------------------------------------------
 
+@history.records_as("by")
 def participant_add(*, task, by, user, role=Participant.Role.SUBSCRIBER, check=True):
     if check:
         _require_edit(by, task)
@@ -456,12 +538,14 @@ def participant_add(*, task, by, user, role=Participant.Role.SUBSCRIBER, check=T
     return participant
 
 
+@history.records_as("by")
 def participant_remove(*, task, by, user):
     if by.pk != user.pk:
         _require_edit(by, task)
     Participant.objects.filter(task=task, user=user).delete()
 
 
+@history.records_as("user")
 def checklist_add(*, task, user, text):
     _require_edit(user, task)
     text = (text or "").strip()
@@ -473,6 +557,7 @@ def checklist_add(*, task, user, text):
     return item
 
 
+@history.records_as("user")
 def checklist_toggle(*, item, user, done=None):
     """Tick or untick an item. Assignees, editors and co-workers may tick."""
     _require_edit(user, item.task)
@@ -483,11 +568,13 @@ def checklist_toggle(*, item, user, done=None):
     return item
 
 
+@history.records_as("user")
 def checklist_delete(*, item, user):
     _require_edit(user, item.task)
     item.delete()
 
 
+@history.records_as("user")
 def checklist_move(*, item, user, direction):
     """Swap an item with its neighbour above ("up") or below ("down")."""
     _require_edit(user, item.task)
@@ -507,19 +594,25 @@ def checklist_move(*, item, user, direction):
 
 # ---- entity deletion ------------------------------------------------------------------
 
+@history.records_as("user")
 def tasks_detach_from_entity(*, entity, user):
     """Keep the entity's tasks as global tasks, noting what they were linked to."""
     from django.contrib.contenttypes.models import ContentType
 
     ct = ContentType.objects.get_for_model(entity)
     note = f"{entity._meta.verbose_name.capitalize()} “{entity}” (deleted {timezone.localdate():%d %b %Y})"[:300]
-    Task.objects.filter(content_type=ct, object_id=entity.pk).update(
-        content_type=None, object_id=None, former_link=note, version=F("version") + 1
-    )
+    with transaction.atomic():
+        ids = list(Task.objects.filter(content_type=ct, object_id=entity.pk).values_list("pk", flat=True))
+        Task.objects.filter(pk__in=ids).update(
+            content_type=None, object_id=None, former_link=note, version=F("version") + 1
+        )
+        history.record_many(Task.objects.filter(pk__in=ids), user=user)  # .update() writes no history itself
 
 
+@history.records_as("user")
 def tasks_delete_for_entity(*, entity, user):
     from django.contrib.contenttypes.models import ContentType
 
     ct = ContentType.objects.get_for_model(entity)
-    Task.objects.filter(content_type=ct, object_id=entity.pk).delete()
+    with transaction.atomic(), history.deletion_batch(f"{entity._meta.verbose_name} “{entity}”"):
+        Task.objects.filter(content_type=ct, object_id=entity.pk).delete()

@@ -6,7 +6,7 @@ delete and bulk actions).
 
 from django.urls import path
 
-from . import views
+from . import views, views_recurrence
 
 app_name = "tasks"
 
@@ -27,4 +27,14 @@ urlpatterns = [
     path("<int:pk>/checklist/<int:item_pk>/move/", views.checklist_move_view, name="checklist_move"),
     path("<int:pk>/participants/", views.participant_add_view, name="participant_add"),
     path("<int:pk>/participants/<int:user_pk>/remove/", views.participant_remove_view, name="participant_remove"),
+    # Repeating tasks and reminders (tasks/views_recurrence.py).
+    path("recurrence/preview/", views_recurrence.recurrence_preview_view, name="recurrence_preview"),
+    path("reminders/<int:pk>/snooze/<str:token>/", views_recurrence.reminder_snooze_link_view,
+         name="reminder_snooze_link"),
+    path("<int:pk>/repeat/stop/", views_recurrence.series_stop_view, name="series_stop"),
+    path("<int:pk>/reminders/", views_recurrence.reminder_add_view, name="reminder_add"),
+    path("<int:pk>/reminders/<int:reminder_pk>/delete/", views_recurrence.reminder_delete_view,
+         name="reminder_delete"),
+    path("<int:pk>/reminders/<int:reminder_pk>/snooze/", views_recurrence.reminder_snooze_view,
+         name="reminder_snooze"),
 ]

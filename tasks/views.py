@@ -14,7 +14,6 @@ from django.contrib import messages
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import BooleanField, Case, Value, When
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -23,13 +22,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 from crm import links
 from crm.choices import Priority
 
-from . import access, panels, selectors, services
+from . import access, panels, recurrence, selectors, services
 from .filters import QUICK_VIEWS
 from .forms import (
     AssignForm, ChecklistItemForm, CompleteForm, ParticipantForm, TaskForm, active_users, apply_service_errors,
     initial_entity, user_label,
 )
-from .models import CLOSED_STATUSES, OPEN_STATUSES, ChecklistItem, Participant, Task, TaskStatus
+from .models import CLOSED_STATUSES, OPEN_STATUSES, ChecklistItem, Participant, Task, TaskStatus, subtree_q
 
 S = TaskStatus
 
@@ -66,26 +65,6 @@ def _query(params, **changes):
         else:
             query[name] = value
     return query.urlencode()
-
-
-def _editable_annotation(user):
-    if user.is_staff or user.is_superuser:
-        return Value(True, output_field=BooleanField())
-    return Case(When(access.editable_q(user), then=Value(True)), default=Value(False), output_field=BooleanField())
-
-
-def _claim_team_ids(user):
-    return access.active_member_team_ids(user) | set(access.managed_team_ids(user))
-
-
-def _mark_claimable(rows, user):
-    """Set `user_can_claim` on visible rows without a query per row (the rule of access.can_claim)."""
-    teams = _claim_team_ids(user)
-    for row in rows:
-        row.user_can_claim = (
-            row.assignee_id is None and row.status in OPEN_STATUSES
-            and (row.team_id in teams if row.team_id else True)
-        )
 
 
 # ---- the task table (list page and entity tab) -------------------------------------------
@@ -128,10 +107,8 @@ def task_table_context(request, *, base=None, entity=None):
     filterset, qs = selectors.task_list(user=user, params=params, base=base)
     invalid = filterset.is_bound and not filterset.is_valid()
     _friendlier_filter_labels(filterset.form)
-    qs = qs.annotate(user_can_edit=_editable_annotation(user))
     page = Paginator(qs, settings.PAGE_SIZE).get_page(params.get("page"))
-    page.object_list = list(page.object_list)
-    _mark_claimable(page.object_list, user)
+    page.object_list = selectors.decorate_rows(page.object_list, user)
 
     view = params.get("view", "")
     quick_views = [{"key": "", "label": "All", "url": "?", "active": not view}] + [
@@ -289,28 +266,54 @@ def _create_initial(request):
     return initial, parent
 
 
+def _previewing(request, form):
+    """The "Preview dates" button: validate, keep only the errors about the repeat rule and the due date."""
+    if request.method != "POST" or "preview" not in request.POST:
+        return False
+    form.is_valid()
+    keep = set(form.builder_field_names())
+    for name in list(form.errors):
+        if name not in keep:
+            del form.errors[name]
+    return True
+
+
+def _repeat_note(task):
+    return f" It repeats: {task.series.describe()}." if task.series_id else ""
+
+
 @require_http_methods(["GET", "POST"])
 def task_create_view(request):
     initial, parent = _create_initial(request)
     form = TaskForm(request.POST or None, user=request.user, initial=initial)
-    if request.method == "POST":
+    status = 200
+    if _previewing(request, form):
+        status = 200 if not form.errors else 400
+    elif request.method == "POST":
         if form.is_valid():
             fields = form.service_fields()
             title = fields.pop("title")
             try:
-                task = services.task_create(created_by=request.user, title=title, entity=form.cleaned_data["entity"],
-                                            tags=form.cleaned_data["tags"], **fields)
+                if form.schedule is not None:
+                    task = recurrence.series_create(created_by=request.user, schedule=form.schedule, title=title,
+                                                    entity=form.cleaned_data["entity"], tags=form.cleaned_data["tags"],
+                                                    **fields)
+                else:
+                    task = services.task_create(created_by=request.user, title=title,
+                                                entity=form.cleaned_data["entity"], tags=form.cleaned_data["tags"],
+                                                **fields)
             except ValidationError as exc:
                 apply_service_errors(form, exc)
             else:
-                messages.success(request, f"Task “{task.title}” created.")
+                messages.success(request, f"Task “{task.title}” created.{_repeat_note(task)}")
                 return redirect(task)
         messages.error(request, "The task was not saved: please correct the errors below.")
+        status = 400
     entity = initial.get("entity")
     cancel_url = (parent.get_absolute_url() if parent else
                   entity.get_absolute_url() if hasattr(entity, "get_absolute_url") else reverse("tasks:list"))
     return render(request, "tasks/task_form.html", {"form": form, "parent": parent, "cancel_url": cancel_url},
-                  status=400 if request.method == "POST" else 200)
+                  status=status)
 
 
 @require_http_methods(["GET", "POST"])
@@ -323,13 +326,20 @@ def task_edit_view(request, pk):
     if request.method == "POST":
         form = TaskForm(request.POST, user=request.user, task=task)
         status = 400
-        if form.is_valid():
+        if _previewing(request, form):
+            status = 200 if not form.errors else 400
+        elif form.is_valid():
             data = form.cleaned_data
+            edit = dict(task=task, user=request.user, data=form.service_fields(), version=data["version"],
+                        snapshot=data["snapshot"], tags=data["tags"], entity=data["entity"])
             try:
-                task = services.task_update(
-                    task=task, user=request.user, data=form.service_fields(), version=data["version"],
-                    snapshot=data["snapshot"], tags=data["tags"], entity=data["entity"],
-                )
+                if form.series is not None:  # an occurrence of a repeating task: which ones change?
+                    task = recurrence.task_save_in_series(scope=data.get("repeat_scope") or "this",
+                                                          schedule=form.schedule, **edit)
+                elif form.schedule is not None:  # starts repeating
+                    task = recurrence.task_update_repeating(schedule=form.schedule, **edit)
+                else:
+                    task = services.task_update(**edit)
             except services.StaleEdit as exc:
                 # Show what changed meanwhile; keep the user's input, now based on the current version.
                 current = exc.task
@@ -359,7 +369,7 @@ def task_edit_view(request, pk):
 def task_delete_view(request, pk):
     task = _get_task(request, pk)
     _require_edit(request, task)
-    subtask_count = Task.objects.filter(tree_path__startswith=task.subtree_prefix()).count()
+    subtask_count = Task.objects.filter(subtree_q(task.subtree_prefix())).count()
     if request.method == "POST":
         parent_id = task.parent_id
         services.task_delete(task=task, user=request.user)
@@ -594,10 +604,10 @@ def task_bulk_view(request):
         messages.error(request, _error_text(exc))
         return render(request, "tasks/bulk_confirm.html", context, status=400)
     ids = sorted({int(i) for i in raw_ids})
-    tasks = list(
+    tasks = selectors.decorate_rows(
         access.visible_tasks(request.user, Task.objects.filter(pk__in=ids))
-        .select_related("assignee", "team").annotate(user_can_edit=_editable_annotation(request.user))
-        .order_by("due_at", "pk")
+        .select_related("assignee", "team").order_by("due_at", "pk"),
+        request.user,
     )
     context.update({"tasks": tasks, "ids": ids, "description": description, "hidden_count": len(ids) - len(tasks)})
     if len(tasks) != len(ids) or not all(t.user_can_edit for t in tasks):

@@ -253,7 +253,7 @@ def test_rows_carry_subtask_progress(board, owner):
 
     with timezone.override(LA), time_machine.travel(NOW, tick=False):
         _filterset, qs = selectors.task_list(user=owner, params=QueryDict("q=call ada"))
-        rows = [(r.title, r.subtasks_total, r.subtasks_done) for r in qs]
+        rows = [(r.title, r.subtasks_total, r.subtasks_done) for r in selectors.decorate_rows(qs, owner)]
 
     assert rows == [("Call Ada", 2, 1)]
 
@@ -268,7 +268,7 @@ def _list_rows_and_queries(owner, team, n):
     with CaptureQueriesContext(connection) as ctx:
         _filterset, qs = selectors.task_list(user=reader, params=QueryDict("q=row&o=title"))
         rows = [(r.title, r.assignee.username, r.team.name, str(r.entity), sorted(t.name for t in r.tags.all()),
-                 r.subtasks_total) for r in qs]
+                 r.subtasks_total) for r in selectors.decorate_rows(qs, reader)]
     return rows, len(ctx.captured_queries)
 
 

@@ -16,9 +16,10 @@ NOW = datetime(2025, 3, 10, 16, 45, tzinfo=ZoneInfo("Europe/Paris"))
 
 
 def _notifications():
+    # The "ready to finish" notices only: completing a task also tells its people (tasks.events).
     return sorted(
         (n.recipient.username, n.actor.username, n.verb, n.text)
-        for n in Notification.objects.select_related("recipient", "actor")
+        for n in Notification.objects.select_related("recipient", "actor").filter(verb="subtasks_done")
     )
 
 
@@ -67,8 +68,8 @@ def test_progress_of_a_task_without_subtasks_is_empty(tree):
     }
 
 
-def test_list_annotation_counts_the_whole_subtree_of_each_row(tree):
-    rows = selectors.with_subtask_progress(Task.objects.all())
+def test_list_rows_count_the_whole_subtree_of_each_row(tree, owner):
+    rows = selectors.decorate_rows(Task.objects.all(), owner)
 
     assert {r.title: (r.subtasks_total, r.subtasks_done, r.subtasks_closed) for r in rows} == {
         "Launch": (5, 2, 3),
@@ -80,13 +81,13 @@ def test_list_annotation_counts_the_whole_subtree_of_each_row(tree):
     }
 
 
-def test_list_annotation_does_not_count_a_task_whose_id_starts_with_the_same_digits(owner):
+def test_list_rows_do_not_count_a_task_whose_id_starts_with_the_same_digits(owner):
     """Task 900's subtree prefix "/900/" must not match the subtree of task 9001 ("/9001/")."""
     short = TaskFactory(id=900, title="900", created_by=owner)
     long = TaskFactory(id=9001, title="9001", created_by=owner)
     TaskFactory(title="child of 9001", created_by=owner, parent=long)
 
-    rows = {r.title: r.subtasks_total for r in selectors.with_subtask_progress(Task.objects.filter(parent=None))}
+    rows = {r.title: r.subtasks_total for r in selectors.decorate_rows(Task.objects.filter(parent=None), owner)}
 
     assert rows == {short.title: 0, long.title: 1}
 
