@@ -9,7 +9,6 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from simple_history.admin import SimpleHistoryAdmin
 
-from tasks import admin_time  # noqa: F401  (registers the TimeEntry admin)
 
 from . import services
 from .models import BillableItem, Invoice, InvoiceLine, InvoiceSequence, Rate

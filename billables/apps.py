@@ -6,7 +6,6 @@ class BillablesConfig(AppConfig):
     verbose_name = "Billing"
 
     def ready(self):
-        from tasks import panels_time  # noqa: F401  (registers the Time panel on the task page)
         from tasks import timetracking
 
         from . import entity_tab  # noqa: F401  (registers the Billing tab on entity pages)

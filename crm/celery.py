@@ -23,6 +23,8 @@ app.conf.beat_schedule = {
     # "A task becomes overdue" automation rules (escalation). Safe twice: each rule acts
     # once per task and due date (unique AutomationRun per rule and event).
     "tasks-automation-overdue": {"task": "tasks.automation_overdue", "schedule": 300.0},
+    # CSV import previews never confirmed. Safe twice: a plain delete of old previews.
+    "tasks-purge-stale-imports": {"task": "tasks.purge_stale_imports", "schedule": 3600.0},
     # Instances of repeating tasks up to each series' horizon (14 days) and always the next
     # one. Safe twice: (series, occurrence) is unique and each run locks the series it works on.
     "tasks-generate-recurring-instances": {"task": "tasks.generate_recurring_instances", "schedule": 900.0},

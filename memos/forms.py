@@ -26,7 +26,7 @@ class MemoForm(forms.Form):
     entity = EntityLinkField(label="About", help_text="A deal (opportunity) or another record; may be empty.")
 
     def __init__(self, *args, author, memo=None, **kwargs):
-        if memo is not None and not kwargs.get("data") and not args:
+        if memo is not None and (args[0] if args else kwargs.get("data")) is None:
             kwargs["initial"] = {"recipient": memo.recipient_id, "subject": memo.subject, "body": memo.body,
                                  "entity": memo.entity if memo.content_type_id else None}
         super().__init__(*args, **kwargs)

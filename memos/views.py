@@ -92,12 +92,11 @@ def _detail_context(request, memo, **forms):
         "progress": decorated.progress, "became": became, "reminders": reminders,
         "review_form": forms.get("review_form") or (ReviewForm(auto_id="review_%s") if can_act else None),
         "task_form": forms.get("task_form") or (
-            ConvertTaskForm(auto_id="task_%s", initial={"title": memo.subject, "assignee": user.pk})
+            ConvertTaskForm(initial={"title": memo.subject, "assignee": user.pk})
             if can_act else None),
         "project_form": forms.get("project_form") or (
             ConvertProjectForm(auto_id="project_%s", user=user, initial={"name": memo.subject}) if can_act else None),
-        "reminder_form": forms.get("reminder_form") or ReminderForm(auto_id="reminder_%s",
-                                                                    initial={"remind_at": tomorrow_morning()}),
+        "reminder_form": forms.get("reminder_form") or ReminderForm(initial={"remind_at": tomorrow_morning()}),
         "discussion": {"comments": comments, "kinds": [(k.value, k.label) for k in discussion.kinds_for(user, memo)],
                        "post_url": reverse("activity:comment_post", args=[key, memo.pk])},
         "files": {"files": files, "upload_url": reverse("activity:attachment_upload", args=[key, memo.pk]),
@@ -157,7 +156,8 @@ def _name(user):
 @require_http_methods(["GET", "POST"])
 def memo_edit_view(request, pk):
     memo = _get(request, pk)
-    access.require(access.can_edit(request.user, memo), "Only the author may change a memo, and only before it is sent.")
+    access.require(access.can_edit(request.user, memo),
+                   "Only the author may change a memo, and only before it is sent.")
     form = MemoForm(request.POST or None, author=request.user, memo=memo)
     if request.method == "POST":
         if form.is_valid():
@@ -224,7 +224,7 @@ def memo_review_view(request, pk):
 def memo_convert_task_view(request, pk):
     memo = _get(request, pk)
     access.require(memo.recipient_id == request.user.pk, "Only the memo's recipient may turn it into a task.")
-    form = ConvertTaskForm(request.POST, auto_id="task_%s")
+    form = ConvertTaskForm(request.POST)
     if form.is_valid():
         fields = form.service_fields()
         title = fields.pop("title")
@@ -262,7 +262,7 @@ def memo_convert_project_view(request, pk):
 @require_POST
 def memo_remind_view(request, pk):
     memo = _get(request, pk)
-    form = ReminderForm(request.POST, auto_id="reminder_%s")
+    form = ReminderForm(request.POST)
     if form.is_valid():
         try:
             reminder = services.memo_remind(memo=memo, user=request.user, remind_at=form.cleaned_data["remind_at"],

@@ -31,8 +31,12 @@ TELECOM_LINES = [
     (3, "Enter the client in billing", "other", "+7d", "Sales", [4]),
     (3, "Welcome call with the client", "call", "+8d", "Sales", [5]),
 ]
-DEMO_PROJECT = "Connect Northwind Logistics"
-DEMO_ORGANIZATION = "Northwind Logistics GmbH"
+# name, organization, start (days from today), status, first stage done
+DEMO_PROJECTS = [
+    ("Connect Northwind Logistics", "Northwind Logistics GmbH", -3, "active", True),
+    ("Connect Helios Solar Madrid office", "Helios Solar Systems S.L.", 5, "planned", False),
+]
+DEMO_PROJECT, DEMO_ORGANIZATION = DEMO_PROJECTS[0][:2]
 
 
 def telecom_lines(teams):
@@ -54,8 +58,9 @@ def seed_telecom_template(*, owner, teams, shared_with=None):
 
 
 def seed_projects(*, users, teams, stdout=None):
-    """Create the telecom template (ana's, shared with Sales) and a project from it for Northwind
-    Logistics that started three days ago, with its first stage done. Returns how many records it created."""
+    """Create the telecom template (ana's, shared with Sales) and two projects from it: Northwind Logistics
+    (started three days ago, its first stage done) and Helios Solar (starts in five days). Returns how many
+    records it created."""
     users = users if isinstance(users, dict) else {u.username: u for u in users}
     teams = teams if isinstance(teams, dict) else {t.name: t for t in teams}
     ana, cara = users.get("ana"), users.get("cara")
@@ -66,16 +71,18 @@ def seed_projects(*, users, teams, stdout=None):
         had_template = ProjectTemplate.objects.filter(owner=ana, name=TELECOM_NAME).exists()
         template = seed_telecom_template(owner=ana, teams=teams, shared_with=teams.get("Sales"))
         created += not had_template
-        if not Project.objects.filter(name=DEMO_PROJECT).exists():
-            organization = Organization.objects.filter(name=DEMO_ORGANIZATION).first()
-            start = timezone.localdate() - timedelta(days=3)
+        for name, organization_name, offset, status, first_stage_done in DEMO_PROJECTS:
+            if Project.objects.filter(name=name).exists():
+                continue
+            organization = Organization.objects.filter(name=organization_name).first()
             project = project_templates.project_from_template(
-                template=template, user=ana, name=DEMO_PROJECT, start_date=start, entity=organization,
-                members=[cara] if cara else [])
-            project.status = Project.Status.ACTIVE
+                template=template, user=ana, name=name, start_date=timezone.localdate() + timedelta(days=offset),
+                entity=organization, members=[cara] if cara else [])
+            project.status = status
             project.save(update_fields=["status"])
             created += 1
-            _play_first_stage(project, ana, users)
+            if first_stage_done:
+                _play_first_stage(project, ana, users)
     if stdout is not None:
         stdout.write(f"Projects: {created} created.")
     return created

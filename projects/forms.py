@@ -4,7 +4,7 @@ import re
 from datetime import datetime
 
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import HTML, Column, Field, Layout, Row
+from crispy_forms.layout import Column, Field, Layout, Row
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -68,7 +68,7 @@ class ProjectForm(forms.Form):
     def __init__(self, *args, user, project=None, **kwargs):
         self.user = user
         self.project = project
-        if project is not None and not kwargs.get("data") and not args:
+        if project is not None and (args[0] if args else kwargs.get("data")) is None:
             kwargs["initial"] = {
                 "name": project.name, "description": project.description, "status": project.status,
                 "start_date": project.start_date, "due_date": project.due_date, "owner": project.owner_id,
@@ -254,7 +254,7 @@ class ProjectTemplateForm(forms.Form):
                              help_text="One stage per line, in order: stage 1 first.")
 
     def __init__(self, *args, user, template=None, **kwargs):
-        if template is not None and not kwargs.get("data") and not args:
+        if template is not None and (args[0] if args else kwargs.get("data")) is None:
             kwargs["initial"] = {
                 "name": template.name, "description": template.description,
                 "shared_with_team": template.shared_with_team_id, "team": template.team_id,
@@ -285,7 +285,7 @@ class TemplateLineForm(forms.Form):
                                    widget=forms.TextInput(attrs={"placeholder": "+3d"}))
     team = forms.ModelChoiceField(queryset=Team.objects.all(), required=False, empty_label="—", label="Team")
     depends_on = forms.CharField(max_length=100, required=False, label="Waits for",
-                                 widget=forms.TextInput(attrs={"placeholder": "1, 3"}))
+                                 widget=forms.TextInput(attrs={"placeholder": "e.g. 2"}))
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)

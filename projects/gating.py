@@ -29,7 +29,6 @@ cancelling it.
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.utils import timezone
 
 from crm.notifications import notify
@@ -268,8 +267,3 @@ def _release(task, hold, stage, project, user, now):
         notify(recipient=task.assignee, actor=None, verb="stage_opened", target=task,
                text=f"Stage {stage.position} “{stage.name}” of “{project.name}” is open: you can start "
                     f"“{task.title}”.")
-
-
-def waiting_q():
-    """Tasks the gate holds."""
-    return Q(stage_hold__isnull=False)

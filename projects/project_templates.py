@@ -27,7 +27,7 @@ from tasks import access as task_access
 from tasks import services as task_services
 from tasks import task_templates
 from tasks.dates import date_as_utc_midnight
-from tasks.models_templates import TaskTemplate, parse_relative_due
+from tasks.models_templates import parse_relative_due
 
 from . import gating, services
 from .models import ProjectTemplate, ProjectTemplateStage, ProjectTemplateTask, Stage, StageHold, TaskDependency
@@ -337,6 +337,3 @@ def task_template_choices(user):
     """Task templates a user may put in a project template's lines."""
     return task_templates.visible_templates(user).order_by("name", "pk")
 
-
-__all__ = ["Line", "template_save", "template_delete", "project_from_template", "visible_templates", "can_use",
-           "can_edit", "template_lines", "resolve_due", "TaskTemplate"]

@@ -1,7 +1,7 @@
 """Queries behind the project pages: a fixed number of SQL queries whatever the number of rows."""
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import timedelta
 
 from django.db.models import Count, F, IntegerField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
@@ -236,7 +236,3 @@ def entity_projects(entity, user):
     qs = access.visible_projects(user, Project.objects.filter(content_type=ct, object_id=entity.pk))
     rows = list(with_progress(qs.select_related("owner", "team")).order_by(F("due_date").asc(nulls_last=True), "pk"))
     return decorate(rows, user)
-
-
-def dates_between(first: date, last: date):
-    return [first + timedelta(days=i) for i in range((last - first).days + 1)]

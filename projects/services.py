@@ -17,7 +17,7 @@ from crm.models import Team
 from crm.notifications import notify
 from tasks import access as task_access
 from tasks import services as task_services
-from tasks.models import CLOSED_STATUSES, OPEN_STATUSES, Task, TaskStatus, subtree_q
+from tasks.models import OPEN_STATUSES, Task, TaskStatus, subtree_q
 
 from . import access, gating
 from .models import Project, ProjectMember, ProjectStatus, Stage, StageHold, TaskDependency
@@ -360,15 +360,6 @@ def project_task_move(*, task, user, project, stage=None):
         result = gating.stages_sync(project_id=project.pk, user=user, known=known) if project else None
     current.gate_note = result.describe() if result else ""
     return current
-
-
-def project_progress(project):
-    """{"total", "done", "closed", "percent"} over all the project's tasks (subtasks included)."""
-    statuses = list(Task.objects.filter(project=project).values_list("status", flat=True))
-    total = len(statuses)
-    done = sum(1 for s in statuses if s == TaskStatus.COMPLETED)
-    closed = sum(1 for s in statuses if s in CLOSED_STATUSES)
-    return {"total": total, "done": done, "closed": closed, "percent": round(100 * done / total) if total else 0}
 
 
 def active_users():

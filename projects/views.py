@@ -19,7 +19,7 @@ from tasks import access as task_access
 from tasks import selectors as task_selectors
 from tasks.models import Task
 
-from . import access, dependencies, gating, selectors, services
+from . import access, dependencies, selectors, services
 from .forms import (
     DependencyForm, ProjectForm, ProjectTaskForm, StageForm, TaskProjectForm, apply_errors, project_choices,
 )
@@ -88,13 +88,11 @@ def _detail_context(request, project, **extra):
     can_edit = access.can_edit(user, project)
     members = list(project.memberships.select_related("user").order_by("user__first_name", "user__username"))
     source_memo = None
-    try:
-        memo = project.source_memo
-    except Exception:  # noqa: BLE001 - the reverse one-to-one raises when there is none
-        memo = None
-    if memo is not None:
-        from memos import access as memo_access
+    from memos import access as memo_access
+    from memos.models import Memo
 
+    memo = Memo.objects.select_related("author").filter(converted_project=project).first()
+    if memo is not None:
         source_memo = {"memo": memo, "visible": memo_access.can_view(user, memo)}
     context = {
         "project": project, "plan": plan, "can_edit": can_edit, "members": members,
@@ -362,5 +360,3 @@ def _back(request, default):
         return target
     return default
 
-
-__all__ = ["gating"]

@@ -11,6 +11,8 @@ class TasksConfig(AppConfig):
         from . import signals  # noqa: F401  (automation listens for entity and task events)
         from . import history_panels  # noqa: F401  (history, discussion, attachments: words, access, panels)
         from . import views_recurrence  # noqa: F401  (registers the Repeats and Reminders panels)
+        from . import views_feeds  # noqa: F401  (registers the Calendar panel: download .ics)
+        from . import panels_time  # noqa: F401  (registers the Time panel)
         from . import services
         from .models import Task
 

@@ -161,6 +161,14 @@ def read_upload(uploaded, *, max_bytes=None):
     return parse_csv_bytes(raw)
 
 
+MULTILINE_COLUMNS = ("description", "outcome")
+
+
+def _cell(column, text):
+    """A cell as imported: spaces around it dropped (kept in the free texts), the formula guard undone."""
+    return unsafe_cell(text if column in MULTILINE_COLUMNS else text.strip())
+
+
 def parse_csv_bytes(raw):
     if not raw.strip():
         raise CSVFileError("The file is empty.")
@@ -187,8 +195,9 @@ def parse_csv_bytes(raw):
             raise CSVFileError(f"These columns appear more than once: {', '.join(duplicates)}.")
         unknown = [header[i].strip() for i, c in enumerate(columns) if c not in known]
         rows = []
+        last_line = reader.line_num
         for values in reader:
-            line = reader.line_num
+            line, last_line = last_line + 1, reader.line_num  # where the row starts (cells may span lines)
             if not any(v.strip() for v in values):
                 continue  # blank lines are not rows
             if len(rows) >= MAX_ROWS:
@@ -196,7 +205,7 @@ def parse_csv_bytes(raw):
             errors = {}
             if len(values) > len(columns):
                 errors["row"] = [f"This row has {len(values)} cells but the header names {len(columns)} columns."]
-            cells = {c: unsafe_cell(values[i].strip()) if i < len(values) else ""
+            cells = {c: _cell(c, values[i]) if i < len(values) else ""
                      for i, c in enumerate(columns) if c in known}
             rows.append({"line": line, "values": cells, "errors": errors})
     except csv.Error as exc:

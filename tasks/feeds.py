@@ -167,7 +167,7 @@ def _calendar(name, zone):
     cal.add("x-wr-calname", name)
     cal.add("x-wr-timezone", zone.key)
     cal.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
-    cal.add("x-published-ttl", REFRESH)
+    cal.add("x-published-ttl", "PT1H")  # Outlook's older name for REFRESH-INTERVAL
     return cal
 
 

@@ -236,7 +236,7 @@ class TaskForm(RecurrenceFields):
         rows.append(HTML('{% include "tasks/recurrence/builder.html" %}'))
         # The preview button comes after the save button: Enter in a field still saves.
         rows.append(Div(Submit("submit", "Save changes" if self.task else "Create task"),
-                        HTML('<button type="submit" name="preview" value="1" class="btn btn-outline-secondary ms-2 '
+                        HTML('<button type="submit" name="preview" value="1" formnovalidate class="btn btn-outline-secondary ms-2 '
                              'repeat-preview-button">Preview dates</button>'), css_class="mt-2"))
         helper.layout = Layout(*rows)
         return helper

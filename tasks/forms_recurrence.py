@@ -51,7 +51,7 @@ def _small(widget_class, **attrs):
 
 
 class RecurrenceFields(forms.Form):
-    repeat_frequency = forms.ChoiceField(label="Repeat", choices=FREQUENCIES, required=False,
+    repeat_frequency = forms.ChoiceField(label="Frequency", choices=FREQUENCIES, required=False,
                                          widget=_small(forms.Select))
     repeat_interval = forms.IntegerField(label="Every", min_value=1, max_value=rrules.MAX_INTERVAL, required=False,
                                          widget=forms.NumberInput(attrs={"class": "form-control form-control-sm",
@@ -389,6 +389,8 @@ class ReminderForm(forms.Form):
             "Choose when to be reminded (a time before the due or scheduled time the task has, or a set time).")
         if not can_edit:
             del self.fields["audience"]
+        elif not task.assignee_id and not task.participants.exists():
+            self.fields["audience"].initial = "me"  # nobody else is on the task yet
         if not (task.series_id and task.occurrence):
             del self.fields["every_occurrence"]
 

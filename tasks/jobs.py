@@ -32,3 +32,26 @@ def automation_overdue():
     written = automation.scan_overdue()
     logger.info("Overdue automation: %d rule run(s)", written)
     return written
+
+
+# Import previews nobody confirmed are dropped after this long (they hold the parsed rows).
+IMPORT_PREVIEW_KEEP_DAYS = 2
+
+
+@shared_task(name="tasks.purge_stale_imports")
+def purge_stale_imports():
+    """Delete CSV import previews that were never confirmed (beat, hourly).
+
+    Safe twice: a plain delete of old unconfirmed rows; imported and discarded
+    imports stay as a record of who imported what.
+    """
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from .models import TaskImport
+
+    cutoff = timezone.now() - timedelta(days=IMPORT_PREVIEW_KEEP_DAYS)
+    deleted, _ = TaskImport.objects.filter(status=TaskImport.Status.PREVIEW, created_at__lt=cutoff).delete()
+    logger.info("Purged %d stale import preview(s)", deleted)
+    return deleted

@@ -285,9 +285,13 @@ def series_generate_instances(*, series, now=None):
             if task is not None:
                 created.append(task)
         new_gu = through if gu is None or through > gu else gu
-        ended = schedule.first_after(new_gu) is None
+        following = schedule.first_after(new_gu)
+        if following is not None:
+            # Nothing occurs between here and the next occurrence: count that gap as considered,
+            # so the job looks at this series again only when the next one enters the horizon.
+            new_gu = max(new_gu, following.key - _EPSILON)
         TaskSeries.objects.filter(pk=series.pk).update(
-            generated_until=new_gu, status=SeriesStatus.ENDED if ended else SeriesStatus.ACTIVE,
+            generated_until=new_gu, status=SeriesStatus.ACTIVE if following else SeriesStatus.ENDED,
             updated_at=timezone.now())
     if created:
         log.info("Series %s: made %s instance(s) up to %s.", series.pk, len(created), new_gu.isoformat())

@@ -1,6 +1,6 @@
 """Report figures over the tasks a user may see: every number is a database aggregate.
 
-`build_report` runs a fixed number of queries (13) over the reader's visible
+`build_report` runs a fixed number of queries (11) over the reader's visible
 tasks narrowed by the report's filters (`report_tasks`), whatever the number of
 tasks, and shapes the aggregated rows (one per assignee, team, type, status,
 week, ...) into the page's sections. Task rows are never loaded, except the 20
@@ -309,6 +309,28 @@ def _hour_figures(row):
     }
 
 
+SUMMED = ("open", "overdue", "open_hours", "open_unestimated", "done_n", "done_hours", "done_unestimated",
+          "with_deadline", "on_time", "due_week", "hours_week", "unestimated_week")
+
+
+def rollup(rows, key, **also):
+    """Add up aggregated rows that share the value of `key` (counts, and sums where None is nothing).
+
+    The rows come from one GROUP BY over two columns (a few rows per person or type),
+    so one query serves two tables. Each result has "key" (the shared value) and the
+    columns named in `also` (e.g. name="team_name").
+    """
+    merged = {}
+    for row in rows:
+        target = merged.setdefault(row[key], {"key": row[key], **{new: row[old] for new, old in also.items()}})
+        for name in SUMMED:
+            if name not in row:
+                continue
+            value, current = row[name], target.get(name)
+            target[name] = current if value is None else (value if current is None else current + value)
+    return list(merged.values())
+
+
 # ---- the whole report ------------------------------------------------------------------------
 
 
@@ -342,20 +364,24 @@ def build_report(*, user, filters, now=None, members=(), method=None):
         "on_time": Count("pk", filter=done & on_time_q(now)),
     }
 
-    # 1. Per assignee: open/overdue, workload, expected hours, completion counts.
-    per_assignee = list(qs.values(key=Scan("assignee", output_field=IntegerField())).annotate(
+    # 1. Per assignee and team: open/overdue, workload, expected hours, completion counts; rolled up
+    #    below into per-assignee and per-team rows (a few rows per person, never task rows).
+    per_assignee_team = list(qs.values(
+        key=Scan("assignee", output_field=IntegerField()), team_key=Scan("team", output_field=IntegerField()),
+        team_name=F("team__name"),
+    ).annotate(
         **counts, **hours, due_week=Count("pk", filter=this_week),
         hours_week=Sum("expected_duration", filter=this_week),
         unestimated_week=Count("pk", filter=this_week & no_estimate),
     ))
-    # 2. Per type: the same without the workload.
-    per_type = list(qs.values(key=F("task_type")).annotate(**counts, **hours))
-    # 3 and 4. Per team and per priority: open and overdue.
-    per_team = list(qs.values(key=Scan("team", output_field=IntegerField()), name=F("team__name"))
-                    .annotate(**counts))
-    per_priority = list(qs.values(key=F("priority")).annotate(**counts))
+    # 2. Per type and priority: the same without the workload; rolled up per type and per priority.
+    per_type_priority = list(qs.values(key=F("task_type"), priority_key=F("priority")).annotate(**counts, **hours))
+    per_assignee = rollup(per_assignee_team, "key")
+    per_team = rollup(per_assignee_team, "team_key", name="team_name")
+    per_type = rollup(per_type_priority, "key")
+    per_priority = rollup(per_type_priority, "priority_key")
 
-    # 5-9. Completion times: percentiles overall, per type, per assignee and per week; counts per week.
+    # 3-7. Completion times: percentiles overall, per type, per assignee and per week; counts per week.
     completed = qs.filter(done)
     seconds = SecondsBetween(F("completed_at"), F("created_at"))
     week_of = week_number("completed_at", weeks)
@@ -369,7 +395,7 @@ def build_report(*, user, filters, now=None, members=(), method=None):
         on_time=Count("pk", filter=on_time_q(now)),
     )}
 
-    # 10-12. Bottlenecks: per open status, median time in it, and the longest-stuck tasks.
+    # 8-10. Bottlenecks: per open status, median time in it, and the longest-stuck tasks.
     since = Coalesce("status_changed_at", "created_at")
     cutoff = now - timedelta(days=filters.threshold_days)
     open_qs = qs.filter(open_).alias(report_since=since)
@@ -383,7 +409,7 @@ def build_report(*, user, filters, now=None, members=(), method=None):
         .select_related("assignee", "team").order_by("report_since", "pk")[:STUCK_LIST_LIMIT]
     )
 
-    # 13. Names of everyone in the per-person tables.
+    # 11. Names of everyone in the per-person tables.
     known = {m.pk: m for m in members}
     ids = {row["key"] for row in per_assignee if row["key"] is not None} - set(known)
     people = {**known, **({u.pk: u for u in User.objects.filter(pk__in=ids)} if ids else {})}

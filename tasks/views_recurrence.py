@@ -41,7 +41,7 @@ def recurrence_preview_view(request):
     form = PreviewForm(request.GET)
     valid = form.is_valid()
     status = 200 if valid or request.headers.get("HX-Request") else 400
-    return render(request, "tasks/recurrence/preview.html", {"preview": form.preview_context}, status=status)
+    return render(request, "tasks/recurrence/preview_dates.html", {"preview": form.preview_context}, status=status)
 
 
 # ---- stop repeating ------------------------------------------------------------------------

@@ -119,7 +119,8 @@ def test_a_dependency_on_a_task_the_user_cannot_see_is_refused_like_a_missing_on
             waits(cable, ref, owner)
         outcomes.append(refused.value.messages)
 
-    assert outcomes == [[f"There is no task #{hidden.pk} you can see."]] * 2 + [["There is no task #999999 you can see."]]
+    assert outcomes == [[f"There is no task #{hidden.pk} you can see."]] * 2 + [
+        ["There is no task #999999 you can see."]]
     assert TaskDependency.objects.count() == 0
 
 

@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from crm.models import Comment
 from crm.tests import html
-from crm.tests.factories import OrganizationFactory, UserFactory, set_time_zone
+from crm.tests.factories import OrganizationFactory, set_time_zone
 from projects import services
 from projects.models import Project, ProjectMember, Stage
 from tasks.dates import date_as_utc_midnight
@@ -130,7 +130,8 @@ def test_the_page_shows_each_stage_with_its_tasks_progress_and_state(client, own
 
     cards = page.find_all("section", cls="stage-card")
     assert [c.find("h2").text() for c in cards] == [
-        "1 Stage 1: Order · open", "2 Stage 2: Connection · waits for stage 1", "3 Stage 3: Handover · waits for stage 1"]
+        "1 Stage 1: Order · open", "2 Stage 2: Connection · waits for stage 1",
+        "3 Stage 3: Handover · waits for stage 1"]
     assert [[td.text() for td in tr.find_all("td")] for tr in cards[0].find("tbody").find_all("tr")] == [
         ["Check the order", "Completed", "Olga Owner", "10 Mar 2025"],
         ["Set up the line", "Pending", "Tom Mate", "14 Mar 2025"],
@@ -141,8 +142,8 @@ def test_the_page_shows_each_stage_with_its_tasks_progress_and_state(client, own
     assert page.find("section", id="outside").find("td", cls="task-title").text() == "Keep the customer informed"
     assert page.find("div", id="progress").find("div", cls="progress-text").text() == "1/4 done"
     timeline = page.find("svg", cls="timeline")
-    assert [t.text() for t in timeline.find_all("text", cls="tl-label") + timeline.find_all("text", cls="tl-label-muted")
-            ] == ["Set up the line", "Lay the cable", "Check the order"]
+    labels = timeline.find_all("text", cls="tl-label") + timeline.find_all("text", cls="tl-label-muted")
+    assert [t.text() for t in labels] == ["Set up the line", "Lay the cable", "Check the order"]
     assert [r.attrs["class"] for r in timeline.find_all("rect")] == ["tl-done", "tl-open", "tl-waiting"]
 
 
@@ -369,3 +370,32 @@ def test_the_entity_projects_tab_lists_its_visible_projects(client, owner, outsi
     assert [td.text() for td in main.find_all("td", cls="project-name")] == ["Acme rollout"]
     tabs = {a.text(): a.attrs["href"] for a in main.find("ul", cls="nav-tabs").find_all("a")}
     assert tabs["Projects 1"] == f"/organizations/{org.pk}/tabs/projects/"
+
+
+def test_the_edit_form_starts_from_the_projects_values(client, owner, teammate):
+    project = services.project_create(user=owner, name="Acme onboarding", description="Plan", members=[teammate],
+                                      start_date=date(2025, 3, 3))
+    client.force_login(owner)
+
+    page = html.parse(client.get(f"/projects/{project.pk}/edit/"))
+
+    assert (page.find("input", name="name").attrs["value"], page.find("input", name="start_date").attrs["value"],
+            page.find("textarea", name="description").text()) == ("Acme onboarding", "2025-03-03", "Plan")
+    assert [o.text() for o in page.find("select", name="members").find_all("option") if "selected" in o.attrs] == [
+        "Tom Mate"]
+
+
+@pytest.mark.parametrize("choice, left", [("keep", [("Acme rollout", None)]), ("delete", [])])
+def test_deleting_the_linked_entity_keeps_the_project_unlinked_or_deletes_it(client, owner, choice, left):
+    from crm.tests.factories import grant
+
+    org = OrganizationFactory(name="Acme")
+    services.project_create(user=owner, name="Acme rollout", entity=org)
+    owner = grant(owner, "crm.delete_organization")
+    client.force_login(owner)
+
+    page = client.get(f"/organizations/{org.pk}/delete/")
+    client.post(f"/organizations/{org.pk}/delete/", {"linked": choice})
+
+    assert "1 projects" in html.main(page).find("ul").text()
+    assert list(Project.objects.values_list("name", "object_id")) == left

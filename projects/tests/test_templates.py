@@ -105,8 +105,9 @@ def test_a_line_from_a_task_template_takes_its_description_checklist_and_subtask
 @pytest.mark.parametrize("stages, lines, message", [
     (["Order", "Connection"], [Line(stage=1, title="Check")],
      "Stage 2 “Connection” has no tasks: add a task to it or remove the stage."),
-    (["Order"], [Line(stage=2, title="Check")], ["Task 1 “Check”: there is no stage 2 (stages 1 to 1).",
-                                                  "Stage 1 “Order” has no tasks: add a task to it or remove the stage."]),
+    (["Order"], [Line(stage=2, title="Check")], [
+        "Task 1 “Check”: there is no stage 2 (stages 1 to 1).",
+        "Stage 1 “Order” has no tasks: add a task to it or remove the stage."]),
     ([], [], "Add at least one stage."),
     (["Order", "Connection"], [Line(stage=1, title="Settings", depends_on=[1]), Line(stage=2, title="Cable")],
      "Task 1 “Settings” (stage 1) cannot wait for task 2 “Cable”, which is in the later stage 2."),
@@ -243,7 +244,22 @@ def test_seed_projects_is_idempotent(owner, teams):
     first = demo.seed_projects(users=users, teams=teams)
     second = demo.seed_projects(users=users, teams=teams)
 
-    project = Project.objects.get()
-    assert (first, second) == (2, 0)
+    project = Project.objects.get(name=demo.DEMO_PROJECT)
+    assert (first, second) == (3, 0)
+    assert sorted(Project.objects.values_list("name", "status")) == [
+        ("Connect Helios Solar Madrid office", "planned"), ("Connect Northwind Logistics", "active")]
     assert sorted(Task.objects.filter(project=project).values_list("stage__position", "status")) == [
         (1, "completed"), (1, "completed"), (2, "pending"), (2, "pending"), (3, "blocked"), (3, "blocked")]
+
+
+def test_the_edit_form_starts_from_the_templates_stages_and_lines(client, owner, teams, telecom):
+    client.force_login(owner)
+
+    page = html.parse(client.get(f"/projects/templates/{telecom.pk}/edit/"))
+
+    assert page.find("input", name="name").attrs["value"] == "Connect a telecom client"
+    assert page.find("textarea", name="stages").text() == \
+        "Order and line settings Physical connection Billing and handover"
+    assert [(page.find("input", name=f"lines-{i}-title").attrs.get("value"),
+             page.find("input", name=f"lines-{i}-depends_on").attrs.get("value")) for i in (2, 6)] == [
+        ("Lay the cable to the client's premises", "2"), (None, None)]

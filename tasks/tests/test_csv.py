@@ -488,3 +488,12 @@ def test_a_task_in_a_project_exports_the_projects_name(client, owner):
 
     rows = read(body)
     assert rows[0][15] == "project" and [r[15] for r in rows[1:]] == ["Apollo"]
+
+
+def test_rows_are_numbered_by_the_line_they_start_on_and_keep_their_line_breaks(owner, people):
+    parsed = csv_io.parse_csv_bytes(b'title,description\nOne,"first\nsecond\n"\n\nTwo,  spaced  \n')
+
+    assert [(r["line"], r["values"]) for r in parsed.rows] == [
+        (2, {"title": "One", "description": "first\nsecond\n"}),
+        (6, {"title": "Two", "description": "  spaced  "}),
+    ]

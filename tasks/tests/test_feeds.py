@@ -70,6 +70,8 @@ def test_the_feed_holds_my_open_tasks_with_a_time_in_my_zone(client, owner, outs
     cal, by_title = events(response.content)
     assert set(by_title) == {"Call Ada", "Workshop", "Renewal day", "Co-worked"}
     assert str(cal["X-WR-CALNAME"]) == "Taskdesk: Olga Owner"
+    assert b"REFRESH-INTERVAL;VALUE=DURATION:PT1H" in response.content
+    assert b"X-PUBLISHED-TTL:PT1H" in response.content
     assert [tz.tz_name for tz in cal.timezones] == ["Europe/Berlin"]
     assert cal.get_missing_tzids() == set()
 

@@ -41,13 +41,18 @@ def form_data(**overrides):
     return data
 
 
+def _preview(response):
+    """The preview block of the form page, or the whole fragment the htmx endpoint returns."""
+    root = html.parse(response)
+    return root.find("div", id="recurrence-preview") or root
+
+
 def preview_items(response):
-    block = html.parse(response).find("div", id="recurrence-preview")
-    return [li.text() for li in block.find_all("li")]
+    return [li.text() for li in _preview(response).find_all("li")]
 
 
 def preview_text(response):
-    return html.parse(response).find("div", id="recurrence-preview").text()
+    return _preview(response).text()
 
 
 # ---- the page --------------------------------------------------------------------------------
