@@ -39,11 +39,12 @@ def test_running_twice_creates_nothing_twice():
     assert _counts() == first
     first.pop("Task")  # tasks.demo.seed_tasks decides how many (with subtasks); it must only be idempotent
     assert first == {
-        "User": 4, "Profile": 4, "Team": 2, "TeamMembership": 4, "Group": 1,
+        "User": 4, "Profile": 4, "Team": 2, "TeamMembership": 4, "Group": 2,
         "Organization": 24, "Individual": 30, "Ticket": 24, "Opportunity": 24,
     }
     assert "24 organizations" in first_output
     assert "Created 0 users, 0 teams" in second_output and "0 organizations" in second_output
+    assert "invoice" not in second_output
 
 
 @pytest.mark.django_db
@@ -62,6 +63,7 @@ def test_demo_users_teams_and_managers():
         (m.team.name, m.team.manager.username, m.user.username) for m in TeamMembership.objects.select_related("team__manager", "user")
     } == {("Sales", "ana", "ben"), ("Sales", "ana", "cara"), ("Support", "ben", "ana"), ("Support", "ben", "cara")}
     assert set(Group.objects.get(name="Managers").user_set.values_list("username", flat=True)) == {"ana", "ben"}
+    assert set(Group.objects.get(name="Billing").user_set.values_list("username", flat=True)) == {"ana"}
     ana, cara = User.objects.get(username="ana"), User.objects.get(username="cara")
     assert ana.has_perm("crm.delete_organization") and ana.has_perm("crm.delete_opportunity")
     assert not cara.has_perm("crm.delete_organization")
@@ -123,3 +125,18 @@ def test_passes_the_task_count_users_and_teams_to_the_task_seeder(monkeypatch):
     assert [(c["count"], [u.username for u in c["users"]], [t.name for t in c["teams"]]) for c in calls] == [
         (7, ["ana", "ben", "cara"], ["Sales", "Support"])
     ]
+
+
+@pytest.mark.django_db
+def test_demo_billing_data_is_made_once():
+    from billables.models import BillableItem, Invoice
+    from tasks.models import TimeEntry
+
+    output = _seed(tasks=60)
+    counts = (TimeEntry.objects.count(), BillableItem.objects.count(), Invoice.objects.count())
+    _seed(tasks=60)
+
+    assert (TimeEntry.objects.count(), BillableItem.objects.count(), Invoice.objects.count()) == counts
+    assert counts[0] == 30
+    assert list(Invoice.objects.values_list("status", flat=True)) == ["issued"]
+    assert "30 time entries" in output and "1 invoice" in output

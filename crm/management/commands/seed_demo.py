@@ -156,6 +156,11 @@ class Command(BaseCommand):
         task_count = seed_tasks(count=tasks, users=staff, teams=list(teams.values()), stdout=self.stdout)
 
         self._count("tasks", task_count or 0)
+
+        from billables.demo import seed_billing
+
+        for label, count in seed_billing(users=users, admin=users["admin"], stdout=self.stdout).items():
+            self._count(label, count)
         summary = ", ".join(
             f"{count} {label if count != 1 else label.removesuffix('s')}" for label, count in self.created.items()
         )
