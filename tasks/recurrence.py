@@ -30,7 +30,7 @@ from datetime import timezone as dt_timezone
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Max
 from django.utils import timezone
 
 from . import access, reminders, rrules, services
@@ -287,9 +287,14 @@ def series_generate_instances(*, series, now=None):
         new_gu = through if gu is None or through > gu else gu
         following = schedule.first_after(new_gu)
         if following is not None:
-            # Nothing occurs between here and the next occurrence: count that gap as considered,
-            # so the job looks at this series again only when the next one enters the horizon.
-            new_gu = max(new_gu, following.key - _EPSILON)
+            # Nothing occurs between here and the next occurrence: count that gap as considered, so
+            # the job looks at this series again only when the next one enters the horizon, or when
+            # the latest instance passes (then the next one is made at once: "always the next one").
+            latest = Task.objects.filter(series=series, occurrence__isnull=False).aggregate(m=Max("occurrence"))["m"]
+            wake = following.key - _EPSILON
+            if latest is not None:
+                wake = min(wake, latest + timedelta(days=series.horizon_days))
+            new_gu = max(new_gu, wake)
         TaskSeries.objects.filter(pk=series.pk).update(
             generated_until=new_gu, status=SeriesStatus.ACTIVE if following else SeriesStatus.ENDED,
             updated_at=timezone.now())

@@ -1,10 +1,10 @@
 """Report figures over the tasks a user may see: every number is a database aggregate.
 
-`build_report` runs a fixed number of queries (11) over the reader's visible
+`build_report` runs a fixed number of queries (12) over the reader's visible
 tasks narrowed by the report's filters (`report_tasks`), whatever the number of
-tasks, and shapes the aggregated rows (one per assignee, team, type, status,
-week, ...) into the page's sections. Task rows are never loaded, except the 20
-longest-stuck tasks the page lists by name.
+tasks or time entries, and shapes the aggregated rows (one per assignee, team,
+type, status, week, ...) into the page's sections. Task and time-entry rows are
+never loaded, except the 20 longest-stuck tasks the page lists by name.
 
 Definitions (the page repeats them to its readers):
 
@@ -19,6 +19,24 @@ Definitions (the page repeats them to its readers):
 - Weeks run Monday to Sunday in the reader's time zone.
 - Time in status: now - status_changed_at (created_at when it was never set).
 - Hours: expected_duration summed; tasks without an estimate are counted apart.
+- Tracked time is compared with the expected time of the same tasks: the time
+  entries recorded on the report's tasks, by anyone, whenever they were
+  recorded. So the period applies to tracked time through the tasks: for the
+  tasks completed in the period, all the time ever tracked on them; for the
+  open tasks, the time tracked on them so far. Time on cancelled tasks and on
+  tasks completed outside the period is not counted. A task's own entries count
+  against its own estimate (a subtask is a task of its own here: nothing is
+  counted twice). Only finished entries count, as on the time sheets: a
+  running timer is counted once it is stopped (a forgotten timer would
+  otherwise inflate the figures by the hour).
+- Rows are the task's assignee (or type), for tracked time too: the hours a
+  colleague spent helping count against the assignee's estimate, because the
+  question is whether the estimates hold. Hours per person who tracked them
+  are on the time sheets (/time/).
+- Tracked, difference (tracked - expected) and ratio (tracked / expected) are
+  over the tasks with an estimate. Tracked time on tasks without an estimate is
+  shown apart, and tasks with an estimate but no time tracked are counted (they
+  stay in the expected hours: they pull the ratio down, and the count says why).
 
 Percentiles: PostgreSQL computes them with PERCENTILE_CONT(...) WITHIN GROUP.
 SQLite has no percentile function, so there each group's durations are ranked
@@ -28,7 +46,8 @@ is the same formula PERCENTILE_CONT uses. Either way the tasks are never loaded.
 
 Speed: the figures that share a grouping come from one query with conditional
 aggregates (COUNT ... FILTER), so the table is read about a dozen times, not once
-per number. Statuses are tested inside the aggregates and grouping keys are
+per number. Tracked time is one more grouped query: the report's tasks that have
+finished entries, joined to those entries, summed per assignee and type. Statuses are tested inside the aggregates and grouping keys are
 wrapped in `Scan()`: on SQLite that stops the planner from walking an index in
 key order (a random page read per row, several times slower than one pass over
 a 100,000-row table); on PostgreSQL it changes nothing.
@@ -301,16 +320,54 @@ def _speed(row, pct):
     }
 
 
-def _hour_figures(row):
+def _signed_hours(value):
+    """_hours, without a "-0.0" for a difference of a few seconds."""
+    hours = _hours(value)
+    return None if hours is None else hours + 0.0
+
+
+def _hour_figures(row, time_row=None):
+    """Expected against tracked hours of one group (an assignee, a type, everything).
+
+    `row` is the group's task figures, `time_row` its tracked-time sums (None: nothing tracked).
+    Tracked, difference and ratio are over the tasks with an estimate; the time tracked on tasks
+    without one is given apart, as is the number of estimated tasks with no time tracked.
+    """
+    time_row = time_row or {}
+    zero = timedelta(0)
+    expected = row["done_hours"] or zero
+    tracked = time_row.get("tracked_done") or zero
+    estimated = row["done_n"] - row["done_unestimated"]
     return {
         "open": row["open"], "open_hours": _hours(row["open_hours"]) or 0.0,
-        "open_unestimated": row["open_unestimated"], "completed": row["done_n"],
-        "completed_hours": _hours(row["done_hours"]) or 0.0, "completed_unestimated": row["done_unestimated"],
+        "open_tracked": _hours(time_row.get("tracked_open")) or 0.0,
+        "open_ratio": _share((time_row.get("tracked_open") or zero).total_seconds(),
+                             (row["open_hours"] or zero).total_seconds()),
+        "open_unestimated": row["open_unestimated"],
+        "open_unestimated_tracked": _hours(time_row.get("tracked_open_unestimated")) or 0.0,
+        "completed": row["done_n"], "estimated": estimated, "completed_hours": _hours(expected),
+        "tracked": _hours(tracked),
+        "difference": _signed_hours(tracked - expected) if estimated else None,
+        "ratio": _share(tracked.total_seconds(), expected.total_seconds()),
+        "completed_unestimated": row["done_unestimated"],
+        "unestimated_tracked": _hours(time_row.get("tracked_done_unestimated")) or 0.0,
+        "no_time": estimated - (time_row.get("done_timed") or 0),
     }
 
 
 SUMMED = ("open", "overdue", "open_hours", "open_unestimated", "done_n", "done_hours", "done_unestimated",
-          "with_deadline", "on_time", "due_week", "hours_week", "unestimated_week")
+          "with_deadline", "on_time", "due_week", "hours_week", "unestimated_week",
+          "tracked_open", "tracked_open_unestimated", "tracked_done", "tracked_done_unestimated", "done_timed")
+
+
+NO_TASKS = {"open": 0, "open_hours": None, "open_unestimated": 0, "done_n": 0, "done_hours": None,
+            "done_unestimated": 0}
+
+
+def _added_up(rows):
+    """All the aggregated `rows` added up into one (None when there are none)."""
+    merged = rollup(({**row, "all": 0} for row in rows), "all")
+    return merged[0] if merged else None
 
 
 def rollup(rows, key, **also):
@@ -381,7 +438,26 @@ def build_report(*, user, filters, now=None, members=(), method=None):
     per_type = rollup(per_type_priority, "key")
     per_priority = rollup(per_type_priority, "priority_key")
 
-    # 3-7. Completion times: percentiles overall, per type, per assignee and per week; counts per week.
+    # 3. Time tracked on the same tasks (open, or completed in the period), finished entries only, per
+    #    assignee and type: the tasks joined to their entries (filter and sums share that one join). Each
+    #    task is in one (assignee, type) group, so the distinct task counts add up in the roll-ups.
+    estimated = Q(expected_duration__isnull=False)
+    entry_hours = "time_entries__duration"
+    per_assignee_type_time = list(
+        qs.filter(open_ | done, time_entries__ended_at__isnull=False)
+        .values(key=Scan("assignee", output_field=IntegerField()), type_key=F("task_type"))
+        .annotate(
+            tracked_open=Sum(entry_hours, filter=open_ & estimated),
+            tracked_open_unestimated=Sum(entry_hours, filter=open_ & no_estimate),
+            tracked_done=Sum(entry_hours, filter=done & estimated),
+            tracked_done_unestimated=Sum(entry_hours, filter=done & no_estimate),
+            done_timed=Count("pk", distinct=True, filter=done & estimated),
+        )
+    )
+    time_by_assignee = {row["key"]: row for row in rollup(per_assignee_type_time, "key")}
+    time_by_type = {row["key"]: row for row in rollup(per_assignee_type_time, "type_key")}
+
+    # 4-8. Completion times: percentiles overall, per type, per assignee and per week; counts per week.
     completed = qs.filter(done)
     seconds = SecondsBetween(F("completed_at"), F("created_at"))
     week_of = week_number("completed_at", weeks)
@@ -395,7 +471,7 @@ def build_report(*, user, filters, now=None, members=(), method=None):
         on_time=Count("pk", filter=on_time_q(now)),
     )}
 
-    # 8-10. Bottlenecks: per open status, median time in it, and the longest-stuck tasks.
+    # 9-11. Bottlenecks: per open status, median time in it, and the longest-stuck tasks.
     since = Coalesce("status_changed_at", "created_at")
     cutoff = now - timedelta(days=filters.threshold_days)
     open_qs = qs.filter(open_).alias(report_since=since)
@@ -409,7 +485,7 @@ def build_report(*, user, filters, now=None, members=(), method=None):
         .select_related("assignee", "team").order_by("report_since", "pk")[:STUCK_LIST_LIMIT]
     )
 
-    # 11. Names of everyone in the per-person tables.
+    # 12. Names of everyone in the per-person tables.
     known = {m.pk: m for m in members}
     ids = {row["key"] for row in per_assignee if row["key"] is not None} - set(known)
     people = {**known, **({u.pk: u for u in User.objects.filter(pk__in=ids)} if ids else {})}
@@ -491,16 +567,24 @@ def build_report(*, user, filters, now=None, members=(), method=None):
         "threshold_days": filters.threshold_days,
     }
 
-    # Expected hours: the "expected" half of "time tracked against expected duration"; the tracked
-    # half joins these rows when time entries exist.
+    # Time tracked against expected duration: completed in the period, and open now.
     hours_section = {
+        "total": _hour_figures(_added_up(per_type) or NO_TASKS, _added_up(per_assignee_type_time)),
         "by_assignee": sorted(
-            ({"key": r["key"], "label": r["label"], **_hour_figures(r)} for r in by_assignee
-             if r["open"] or r["done_n"]),
-            key=lambda r: (r["key"] is None, -r["open_hours"], r["label"].lower())),
+            ({"key": r["key"], "label": r["label"], **_hour_figures(r, time_by_assignee.get(r["key"]))}
+             for r in by_assignee if r["done_n"]),
+            key=lambda r: (r["key"] is None, -r["completed_hours"], -r["tracked"], r["label"].lower())),
         "by_type": sorted(
-            ({"key": r["key"], "label": TYPE_LABELS.get(r["key"], r["key"]), **_hour_figures(r)} for r in per_type
-             if r["open"] or r["done_n"]),
+            ({"key": r["key"], "label": TYPE_LABELS.get(r["key"], r["key"]),
+              **_hour_figures(r, time_by_type.get(r["key"]))} for r in per_type if r["done_n"]),
+            key=lambda r: TYPE_ORDER.get(r["key"], 99)),
+        "open_by_assignee": sorted(
+            ({"key": r["key"], "label": r["label"], **_hour_figures(r, time_by_assignee.get(r["key"]))}
+             for r in by_assignee if r["open"]),
+            key=lambda r: (r["key"] is None, -r["open_hours"], r["label"].lower())),
+        "open_by_type": sorted(
+            ({"key": r["key"], "label": TYPE_LABELS.get(r["key"], r["key"]),
+              **_hour_figures(r, time_by_type.get(r["key"]))} for r in per_type if r["open"]),
             key=lambda r: TYPE_ORDER.get(r["key"], 99)),
     }
     return {"now": now, "open_overdue": open_overdue, "speed": speed, "workload": workload,

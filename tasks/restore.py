@@ -107,6 +107,18 @@ def _recreate_task(record, *, user, users, teams):
             kind = str(model._meta.verbose_name).capitalize() if model else "Record"
             task.former_link = f"{kind} “{names.get(model, task.object_id)}” (deleted)"[:300]
             task.content_type_id = task.object_id = None
+    # A project or stage deleted meanwhile: the task comes back outside it.
+    if task.project_id is not None or task.stage_id is not None:
+        from projects.models import Project, Stage
+
+        if task.stage_id is not None and task.status == TaskStatus.BLOCKED:
+            # Its stage gate's hold went with it: let the gate decide again (it holds the task
+            # again if its stage is still closed). A manual block on a staged task is lost here.
+            task.status = TaskStatus.PENDING
+        if task.project_id is not None and not Project.objects.filter(pk=task.project_id).exists():
+            task.project_id = None
+        if task.stage_id is not None and not Stage.objects.filter(pk=task.stage_id, project_id=task.project_id).exists():
+            task.stage_id = None
     parent = Task.objects.filter(pk=task.parent_id).first() if task.parent_id else None
     task.tree_path = _tree_path_for(parent)
     task.version = record.version + 1
@@ -172,6 +184,10 @@ def task_restore_deleted(*, user, task_id):
                 participant._state.adding = True
                 participant._history_user, participant._change_reason = user, history.RESTORED_DELETED
                 participant.save(force_insert=True)
+        from .services import STATUS_CHANGED
+
+        for hook in STATUS_CHANGED:  # projects: stage gates take the restored tasks into account
+            hook(tasks=restored, user=user)
     return restored[0]
 
 

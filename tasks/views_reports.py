@@ -177,12 +177,15 @@ def _height(rows, per_row=34, base=110):
 
 
 def bar_chart(*, title, labels, series, horizontal=True, stacked=False, value_suffix="", max_value=None,
-              palette=None):
-    """A (horizontal, optionally stacked) bar chart. `series` is [(name, [values])]."""
+              palette=None, width=720):
+    """A (horizontal, optionally stacked) bar chart. `series` is [(name, [values])].
+
+    `width` is the drawing's own width: the page scales it to its column, so a chart meant for a
+    narrow column is drawn narrower to keep its labels readable."""
     kind = {(True, True): pygal.HorizontalStackedBar, (True, False): pygal.HorizontalBar,
             (False, True): pygal.StackedBar, (False, False): pygal.Bar}[(horizontal, stacked)]
     height = _height(len(labels) * (1 if stacked or len(series) == 1 else len(series) * 0.7)) if horizontal else 340
-    config = dict(_BASE_CONFIG, title=title, width=720, height=int(height), **_legend(series))
+    config = dict(_BASE_CONFIG, title=title, width=width, height=int(height), **_legend(series))
     if horizontal:
         # pygal draws the first label at the bottom: reverse, so the chart reads top-down like its table.
         labels = list(reversed(labels))
@@ -303,13 +306,19 @@ def build_charts(report):
             title="Days in the current status (median)", labels=[r["label"] for r in rows], value_suffix=" d",
             series=[("Median days", [r["median_days"] for r in rows])],
         )
-    rows = [r for r in report["hours"]["by_type"] if r["open_hours"] or r["completed_hours"]]
-    if rows:
-        charts["hours_by_type"] = bar_chart(
-            title="Expected hours by type", labels=[r["label"] for r in rows], value_suffix=" h",
-            series=[("Open", [r["open_hours"] for r in rows]),
-                    ("Completed in the period", [r["completed_hours"] for r in rows])], palette=(0, 2),
-        )
+    # Expected against tracked hours of the tasks completed in the period (tasks with an estimate);
+    # drawn narrower: they share the row with a wide table.
+    for key, title, rows in (
+        ("time_by_assignee", "Expected and tracked hours by assignee", report["hours"]["by_assignee"]),
+        ("time_by_type", "Expected and tracked hours by type", report["hours"]["by_type"]),
+    ):
+        rows = [r for r in rows if r["completed_hours"] or r["tracked"]][:CHART_ROWS]
+        if rows:
+            charts[key] = bar_chart(
+                title=title, labels=[r["label"] for r in rows], value_suffix=" h",
+                series=[("Expected", [r["completed_hours"] for r in rows]),
+                        ("Tracked", [r["tracked"] for r in rows])], palette=(0, 3), width=540,
+            )
     return charts
 
 

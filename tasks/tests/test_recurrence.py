@@ -325,3 +325,15 @@ def test_stopping_drops_the_reminders_of_the_cancelled_instances(owner):
 
     assert sorted(Reminder.objects.values_list("status", flat=True)) == ["dropped"] * 13 + ["pending"]
     assert Reminder.objects.get(status="pending").task_id == first.pk
+
+
+def test_a_series_is_looked_at_again_only_when_its_next_occurrence_enters_the_horizon(owner):
+    make_series(owner, pattern="FREQ=WEEKLY;BYDAY=TH", due_at=at(BERLIN, 2025, 5, 1, 9), now=at(BERLIN, 2025, 5, 1, 8))
+
+    quiet = recurrence.series_generate_due(now=at(BERLIN, 2025, 5, 1, 8, 45))
+    due = recurrence.series_generate_due(now=at(BERLIN, 2025, 5, 1, 9, 0))  # 15 May 09:00 is 14 days away now
+
+    assert (quiet.series, quiet.created) == (0, 0)
+    assert (due.series, due.created) == (1, 1)
+    assert [d.date() for d in local_list(TaskSeries.objects.get(), BERLIN)] == [
+        date(2025, 5, 1), date(2025, 5, 8), date(2025, 5, 15)]

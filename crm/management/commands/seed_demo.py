@@ -161,6 +161,12 @@ class Command(BaseCommand):
 
         for label, count in seed_billing(users=users, admin=users["admin"], stdout=self.stdout).items():
             self._count(label, count)
+
+        from memos.demo import seed_memos
+        from projects.demo import seed_projects
+
+        self._count("projects", seed_projects(users=users, teams=teams, stdout=self.stdout))
+        self._count("memos", seed_memos(users=users, stdout=self.stdout))
         summary = ", ".join(
             f"{count} {label if count != 1 else label.removesuffix('s')}" for label, count in self.created.items()
         )
