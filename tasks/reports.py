@@ -47,10 +47,11 @@ is the same formula PERCENTILE_CONT uses. Either way the tasks are never loaded.
 Speed: the figures that share a grouping come from one query with conditional
 aggregates (COUNT ... FILTER), so the table is read about a dozen times, not once
 per number. Tracked time is one more grouped query: the report's tasks that have
-finished entries, joined to those entries, summed per assignee and type. Statuses are tested inside the aggregates and grouping keys are
-wrapped in `Scan()`: on SQLite that stops the planner from walking an index in
-key order (a random page read per row, several times slower than one pass over
-a 100,000-row table); on PostgreSQL it changes nothing.
+finished entries, joined to those entries, summed per assignee and type. Statuses
+are tested inside the aggregates and grouping keys are wrapped in `Scan()`: on
+SQLite that stops the planner from walking an index in key order (a random page
+read per row, several times slower than one pass over a 100,000-row table); on
+PostgreSQL it changes nothing.
 """
 
 import math

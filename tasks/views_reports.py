@@ -236,6 +236,7 @@ svg.pygal-chart .text-overlay text.value{paint-order:stroke;stroke:#fff;stroke-w
 svg.pygal-chart .series path.line{stroke-width:3px}
 .report-chart svg.pygal-chart{display:block;width:100%;height:auto;max-height:34rem}
 .report-chart{margin-bottom:1rem}
+.report-chart-narrow{max-width:36rem}
 .report-stat{gap:.1rem}
 .report-stat-label{font-size:.8rem;color:#6c757d}
 .report-stat-value{font-size:1.6rem;font-weight:600;line-height:1.2}

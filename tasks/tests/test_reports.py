@@ -27,6 +27,7 @@ from crm.tests.factories import MembershipFactory, UserFactory, set_time_zone
 from tasks import reports
 from tasks.dates import date_as_utc_midnight
 from tasks.models import Task
+from tasks.models_time import TimeEntry
 from tasks.tests.factories import TaskFactory
 
 User = get_user_model()
@@ -202,20 +203,31 @@ def test_the_threshold_filter_changes_what_counts_as_stuck(client, owner, board)
     assert stat(response, "stuck") == "1"
 
 
-def test_expected_hours_by_assignee_and_type(client, owner, board):
+def test_expected_hours_by_assignee_and_type_when_no_time_was_tracked(client, owner, board):
     response = get(client, owner, PERIOD)
 
-    # Open now, and completed in the period: count, expected hours, tasks without an estimate.
-    assert table(response, "hours-by-assignee") == [
-        ["Tom Mate", "1", "1.5 h", "0", "2", "0.5 h", "1"],
-        ["Olga Owner", "2", "1.0 h", "1", "5", "0.5 h", "4"],
-        ["Unassigned", "1", "0.0 h", "1", "0", "0.0 h", "0"],
+    # Completed in the period: count, expected, tracked, difference, ratio, estimated without time, and
+    # tasks without an estimate (time tracked on them). Nothing is tracked on this board: see
+    # test_reports_time.py for tracked time.
+    assert table(response, "time-by-assignee") == [
+        ["Olga Owner", "5", "0.5 h", "0.0 h", "-0.5 h", "0%", "1", "4 (0.0 h)"],
+        ["Tom Mate", "2", "0.5 h", "0.0 h", "-0.5 h", "0%", "1", "1 (0.0 h)"],
     ]
-    assert table(response, "hours-by-type") == [
-        ["Call", "1", "0.0 h", "5", "0.5 h"],
-        ["Email", "1", "1.5 h", "2", "0.5 h"],
-        ["Meeting", "1", "0.0 h", "0", "0.0 h"],
-        ["Demo", "1", "1.0 h", "0", "0.0 h"],
+    assert table(response, "time-by-type") == [
+        ["Call", "5", "0.5 h", "0.0 h", "-0.5 h", "0%", "1", "4 (0.0 h)"],
+        ["Email", "2", "0.5 h", "0.0 h", "-0.5 h", "0%", "1", "1 (0.0 h)"],
+    ]
+    # Open now: count, expected, tracked so far, ratio, tasks without an estimate (time tracked on them).
+    assert table(response, "open-time-by-assignee") == [
+        ["Tom Mate", "1", "1.5 h", "0.0 h", "0%", "0"],
+        ["Olga Owner", "2", "1.0 h", "0.0 h", "0%", "1 (0.0 h)"],
+        ["Unassigned", "1", "0.0 h", "0.0 h", "—", "1 (0.0 h)"],
+    ]
+    assert table(response, "open-time-by-type") == [
+        ["Call", "1", "0.0 h", "0.0 h", "—", "1 (0.0 h)"],
+        ["Email", "1", "1.5 h", "0.0 h", "0%", "0"],
+        ["Meeting", "1", "0.0 h", "0.0 h", "—", "1 (0.0 h)"],
+        ["Demo", "1", "1.0 h", "0.0 h", "0%", "0"],
     ]
 
 
@@ -232,7 +244,8 @@ def test_an_outsider_only_counts_their_own_tasks(client, outsider, board):
 
     assert (stat(response, "open"), stat(response, "overdue"), stat(response, "completed")) == ("1", "1", "0")
     assert table(response, "open-by-assignee") == [["Otto Side", "1", "1"]]
-    assert table(response, "hours-by-assignee") == [["Otto Side", "1", "8.0 h", "0", "0", "0.0 h", "0"]]
+    assert table(response, "open-time-by-assignee") == [["Otto Side", "1", "8.0 h", "0.0 h", "0%", "0"]]
+    assert table(response, "time-by-assignee") == [["No task was completed in this period."]]
     assert [row[0] for row in table(response, "stuck-tasks")] == ["Secret"]
     for title in ("Call A", "Email B", "Demo C", "Meeting D", "call 1h", "email 5h"):
         assert title not in response.content.decode()
@@ -285,7 +298,8 @@ def test_charts_are_inline_svg_with_a_name_and_no_script_or_style(client, owner,
     assert [svg.attrs.get("aria-label") for svg in charts] == [
         "Open tasks by assignee", "Open tasks by type", "Hours from creation to completion, per week",
         "Completed on time, per week (%)", "Open tasks per member", "Expected hours due this week",
-        "Days in the current status (median)", "Expected hours by type",
+        "Days in the current status (median)", "Expected and tracked hours by assignee",
+        "Expected and tracked hours by type",
     ]
     assert all(svg.attrs.get("role") == "img" for svg in charts)
     assert main.find_all("script") == [] and main.find_all("style") == []
@@ -318,10 +332,17 @@ def test_the_page_needs_a_signed_in_user(client):
 def _report_queries(client, user, count, team):
     Task.objects.all().delete()
     for n in range(count):
-        make(f"T{n}", created=NOW - timedelta(days=n % 20 + 1), assignee=user, team=team,
-             task_type=["call", "email", "demo"][n % 3], status=["pending", "completed", "waiting"][n % 3],
-             completed_at=NOW - timedelta(hours=n + 1) if n % 3 == 1 else None,
-             due_at=NOW + timedelta(days=n % 5 - 2), expected_duration=timedelta(minutes=30), created_by=user)
+        task = make(f"T{n}", created=NOW - timedelta(days=n % 20 + 1), assignee=user, team=team,
+                    task_type=["call", "email", "demo"][n % 3], status=["pending", "completed", "waiting"][n % 3],
+                    completed_at=NOW - timedelta(hours=n + 1) if n % 3 == 1 else None,
+                    due_at=NOW + timedelta(days=n % 5 - 2),
+                    expected_duration=timedelta(minutes=30) if n % 4 else None, created_by=user)
+        # Two finished time entries per task (by the assignee and a teammate), and one running timer.
+        for worker, hours_ago in ((user, n + 30), (team.manager, n + 40)):
+            start = NOW - timedelta(hours=hours_ago)
+            TimeEntry.objects.create(task=task, user=worker, started_at=start, ended_at=start + timedelta(minutes=20),
+                                     duration=timedelta(minutes=20))
+    TimeEntry.objects.create(task=task, user=user, started_at=NOW - timedelta(hours=1))
     client.force_login(user)
     with time_machine.travel(NOW, tick=False), CaptureQueriesContext(connection) as ctx:
         response = client.get(f"/reports/?{PERIOD}")
@@ -329,7 +350,7 @@ def _report_queries(client, user, count, team):
     return len(ctx.captured_queries)
 
 
-def test_the_report_runs_the_same_number_of_queries_for_1_and_50_tasks(client, owner, team):
+def test_the_report_runs_the_same_number_of_queries_for_1_and_50_tasks_and_their_time(client, owner, team):
     set_time_zone(owner, "Europe/Berlin")
     one = _report_queries(client, owner, 1, team)
     fifty = _report_queries(client, owner, 50, team)
