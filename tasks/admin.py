@@ -174,3 +174,4 @@ class TaskAdmin(TaskHistoryAdmin):  # History pages; revert/restore through task
 from . import admin_automation  # noqa: E402,F401  (templates, automation rules and runs)
 from . import admin_time  # noqa: E402,F401  (time entries)
 from . import admin_feeds  # noqa: E402,F401  (calendar feed tokens, CSV imports)
+from . import admin_recurrence  # noqa: E402,F401  (repeating series, reminders)

@@ -158,3 +158,45 @@ def _tag_some(rng):
     ids = list(Task.objects.order_by("pk").values_list("pk", flat=True))
     items = [TaggedItem(content_type=ct, object_id=pk, tag=rng.choice(tags)) for pk in ids if pk % 5 == 0]
     TaggedItem.objects.bulk_create(items, batch_size=5000)
+
+
+def seed_repeating(*, users, teams, stdout=None):
+    """Two repeating demo tasks (once): ana's weekly Monday sales call in Berlin time, and the
+    Support team's monthly licence check on the last day of the month. Returns how many series it made."""
+    from zoneinfo import ZoneInfo
+
+    from . import recurrence, rrules
+    from .models_recurrence import TaskSeries
+
+    if TaskSeries.objects.exists() or "ana" not in users:
+        return 0
+    from datetime import datetime
+
+    ana = users["ana"]
+    berlin = ZoneInfo("Europe/Berlin")
+    today = timezone.localtime(timezone.now(), berlin).date()
+    monday = today + timedelta(days=(7 - today.weekday()) % 7)
+    due = datetime(monday.year, monday.month, monday.day, 9, 0, tzinfo=berlin)
+    weekly = recurrence.schedule_from_due(due_at=due, all_day=False, time_zone="Europe/Berlin",
+                                          pattern=rrules.compose(freq="weekly", weekdays=[0]))
+    first = recurrence.series_create(
+        created_by=ana, schedule=weekly, title="Weekly sales pipeline call", task_type="meeting",
+        priority="medium", due_at=due, assignee=ana, team=teams.get("Sales"), location="Video call",
+        expected_duration=timedelta(minutes=45), checklist=["Update the pipeline", "Agree next week's focus"],
+    )
+    made = 1
+    support = teams.get("Support")
+    if support is not None:
+        import calendar
+
+        last = today.replace(day=calendar.monthrange(today.year, today.month)[1])
+        monthly = recurrence.schedule_from_due(
+            due_at=date_as_utc_midnight(last), all_day=True, time_zone="Europe/Berlin",
+            pattern=rrules.compose(freq="monthly", month_day=-1))
+        recurrence.series_create(
+            created_by=users.get("ben", ana), schedule=monthly, title="Check expiring licences",
+            task_type="other", priority="high", due_at=date_as_utc_midnight(last), all_day=True, team=support,
+        )
+        made += 1
+    recurrence.series_generate_instances(series=first.series)
+    return made

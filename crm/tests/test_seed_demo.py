@@ -140,3 +140,19 @@ def test_demo_billing_data_is_made_once():
     assert counts[0] == 30
     assert list(Invoice.objects.values_list("status", flat=True)) == ["issued"]
     assert "30 time entries" in output and "1 invoice" in output
+
+
+@pytest.mark.django_db
+def test_demo_has_repeating_tasks_projects_and_memos_once():
+    from memos.models import Memo
+    from projects.models import Project
+    from tasks.models_recurrence import TaskSeries
+
+    _seed(tasks=60)
+    counts = (TaskSeries.objects.count(), Project.objects.count(), Memo.objects.count())
+    _seed(tasks=60)
+
+    assert (TaskSeries.objects.count(), Project.objects.count(), Memo.objects.count()) == counts
+    assert set(TaskSeries.objects.values_list("title", flat=True)) == {
+        "Weekly sales pipeline call", "Check expiring licences"}
+    assert counts[1] >= 2 and counts[2] == 4

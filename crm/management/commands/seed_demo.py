@@ -162,6 +162,10 @@ class Command(BaseCommand):
         for label, count in seed_billing(users=users, admin=users["admin"], stdout=self.stdout).items():
             self._count(label, count)
 
+        from tasks.demo import seed_repeating
+
+        self._count("repeating tasks", seed_repeating(users=users, teams=teams, stdout=self.stdout))
+
         from memos.demo import seed_memos
         from projects.demo import seed_projects
 
