@@ -250,7 +250,7 @@ def history_panel(request, task, can_edit):
 
 panels.register(panels.Panel(slug="discussion", label="Discussion", order=50, template="tasks/panels/discussion.html",
                              context=discussion_panel))
-panels.register(panels.Panel(slug="attachments", label="Attachments", order=40, column=panels.SIDE,
+panels.register(panels.Panel(slug="attachments", label="Attachments", order=60, column=panels.MAIN,
                              template="tasks/panels/attachments.html", context=attachments_panel))
 panels.register(panels.Panel(slug="history", label="History", order=90, template="tasks/panels/history.html",
                              context=history_panel))
