@@ -17,7 +17,6 @@ What is timed (the beat jobs' services, called as the worker calls them):
 """
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -26,31 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 DB_NAME = "crm_bench_recurrence"
 
-
-def configure():
-    url = os.environ.get("DATABASE_URL", "")
-    if url.startswith("postgres"):
-        base, _, _name = url.rpartition("/")
-        os.environ["DATABASE_URL"] = f"{base}/{DB_NAME}"
-        return "postgresql"
-    db = Path(f"/tmp/{DB_NAME}.sqlite3")
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{db}{suffix}").unlink(missing_ok=True)
-    os.environ["DATABASE_URL"] = f"sqlite:///{db}"
-    return "sqlite"
-
-
-def pg_database(action):
-    import psycopg2
-
-    admin = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/postgres"
-    conn = psycopg2.connect(admin)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f"DROP DATABASE IF EXISTS {DB_NAME}")
-        if action == "create":
-            cur.execute(f"CREATE DATABASE {DB_NAME}")
-    conn.close()
+from bench import _common  # noqa: E402 - needs ROOT on the path
 
 
 def timed(label, func):
@@ -66,23 +41,12 @@ def main():
     parser.add_argument("--reminders", type=int, default=10_000)
     args = parser.parse_args()
 
-    vendor = configure()
-    if vendor == "postgresql":
-        pg_database("create")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings_test")
-    import django
-
-    django.setup()
+    vendor = _common.setup(DB_NAME, f"/tmp/{DB_NAME}.sqlite3")
     from datetime import date, datetime, time as dtime, timedelta
     from zoneinfo import ZoneInfo
 
     from django.core import mail
-    from django.core.management import call_command
     from django.db import connection
-    from django.test.utils import setup_test_environment
-
-    setup_test_environment()  # locmem email backend, like the tests
-    call_command("migrate", verbosity=0)
 
     from django.contrib.auth import get_user_model
 
@@ -115,9 +79,7 @@ def main():
         row.set_schedule(schedule)
         series_rows.append(row)
     TaskSeries.objects.bulk_create(series_rows, batch_size=1000)
-    if vendor == "postgresql":
-        with connection.cursor() as cur:
-            cur.execute("ANALYZE")
+    _common.analyze(vendor)
 
     first, first_s = timed("first", lambda: recurrence.series_generate_due(now=now))
     next_day, next_s = timed("next day", lambda: recurrence.series_generate_due(now=now + timedelta(days=1)))
@@ -144,9 +106,7 @@ def main():
         rows.append(Reminder(task=task, user_id=task.assignee_id, kind="relative_due",
                              offset=timedelta(minutes=60 + i // len(tasks)), remind_at=now - timedelta(minutes=1)))
     Reminder.objects.bulk_create(rows, batch_size=1000)
-    if vendor == "postgresql":
-        with connection.cursor() as cur:
-            cur.execute("ANALYZE")
+    _common.analyze(vendor)
     mail.outbox = []
 
     report, send_s = timed("send", lambda: reminders.reminders_send_due(now=now))
@@ -159,7 +119,7 @@ def main():
 
     if vendor == "postgresql":
         connection.close()
-        pg_database("drop")
+        _common.pg_database(DB_NAME, "drop")
 
 
 if __name__ == "__main__":

@@ -22,31 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 DB_NAME = "crm_bench_reports"
 
-
-def configure():
-    url = os.environ.get("DATABASE_URL", "")
-    if url.startswith("postgres"):
-        base, _, _name = url.rpartition("/")
-        os.environ["DATABASE_URL"] = f"{base}/{DB_NAME}"
-        return "postgresql"
-    db = Path("/tmp/crm-bench-reports.sqlite3")
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{db}{suffix}").unlink(missing_ok=True)
-    os.environ["DATABASE_URL"] = f"sqlite:///{db}"
-    return "sqlite"
-
-
-def ensure_pg_database():
-    import psycopg2
-
-    url = os.environ["DATABASE_URL"]
-    admin = url.rsplit("/", 1)[0] + "/postgres"
-    conn = psycopg2.connect(admin)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f"DROP DATABASE IF EXISTS {DB_NAME}")
-        cur.execute(f"CREATE DATABASE {DB_NAME}")
-    conn.close()
+from bench import _common  # noqa: E402 - needs ROOT on the path
 
 
 QUERY_LABELS = [
@@ -115,24 +91,14 @@ def main():
     parser.add_argument("--entries-per-task", type=float, default=0.5)
     args = parser.parse_args()
 
-    vendor = configure()
-    if vendor == "postgresql":
-        ensure_pg_database()
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings_test")
-    import django
-
-    django.setup()
+    vendor = _common.setup(DB_NAME, "/tmp/crm-bench-reports.sqlite3")
     from zoneinfo import ZoneInfo
 
     from django.core.files.uploadedfile import SimpleUploadedFile
-    from django.core.management import call_command
     from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext, setup_test_environment
+    from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
-
-    setup_test_environment()
-    call_command("migrate", verbosity=0)
 
     from django.contrib.auth import get_user_model
 
@@ -163,9 +129,7 @@ def main():
         seed_tasks(count=size, users=users, teams=teams)
         entries = seed_time_entries(int(size * args.entries_per_task), users)
         seed_seconds = time.perf_counter() - t0
-        if vendor == "postgresql":
-            with connection.cursor() as cur:
-                cur.execute("ANALYZE")
+        _common.analyze(vendor)
         visible = reports.report_tasks(reader, reports.ReportFilters(date_from=None, date_to=None)).count()
         print(f"\n{Task.objects.count():,} tasks, {visible:,} visible to the reader, {entries:,} time entries "
               f"(seeded in {seed_seconds:.1f} s)")

@@ -9,7 +9,6 @@ the test client, signed in as a non-staff user who sees the tasks of their teams
 """
 
 import argparse
-import os
 import statistics
 import sys
 import time
@@ -18,31 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-
-def configure():
-    url = os.environ.get("DATABASE_URL", "")
-    if url.startswith("postgres"):
-        base, _, _name = url.rpartition("/")
-        os.environ["DATABASE_URL"] = f"{base}/crm_bench"
-        return "postgresql"
-    db = Path("/tmp/crm-bench.sqlite3")
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{db}{suffix}").unlink(missing_ok=True)
-    os.environ["DATABASE_URL"] = f"sqlite:///{db}"
-    return "sqlite"
-
-
-def ensure_pg_database():
-    import psycopg2
-
-    url = os.environ["DATABASE_URL"]
-    admin = url.rsplit("/", 1)[0] + "/postgres"
-    conn = psycopg2.connect(admin)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute("DROP DATABASE IF EXISTS crm_bench")
-        cur.execute("CREATE DATABASE crm_bench")
-    conn.close()
+from bench import _common  # noqa: E402 - needs ROOT on the path
 
 
 def main():
@@ -51,20 +26,10 @@ def main():
     parser.add_argument("--repeat", type=int, default=15)
     args = parser.parse_args()
 
-    vendor = configure()
-    if vendor == "postgresql":
-        ensure_pg_database()
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings_test")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    vendor = _common.setup("crm_bench", "/tmp/crm-bench.sqlite3")
     from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext, setup_test_environment
-
-    setup_test_environment()
-    call_command("migrate", verbosity=0)
+    from django.test.utils import CaptureQueriesContext
 
     from django.contrib.auth import get_user_model
     from crm.models import Organization, Team, TeamMembership
@@ -86,9 +51,7 @@ def main():
         t0 = time.perf_counter()
         seed_tasks(count=size, users=users, teams=teams)
         seed_seconds = time.perf_counter() - t0
-        if vendor == "postgresql":
-            with connection.cursor() as cur:
-                cur.execute("ANALYZE")
+        _common.analyze(vendor)
         task = Task.objects.filter(team=teams[0], parent__isnull=True).order_by("pk").first()
         org = Organization.objects.filter(pk__in=Task.objects.filter(content_type__model="organization")
                                           .values("object_id")).first() or orgs[0]

@@ -21,10 +21,9 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
-from crm.views import querystring_without
+from crm.views import next_url, querystring_without
 from tasks import access
 from tasks.models import Task
 
@@ -55,14 +54,6 @@ def billing_required(view):
     return wrapped
 
 
-def _next_url(request, default):
-    target = request.POST.get("next") or request.GET.get("next")
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                                   require_https=request.is_secure()):
-        return target
-    return default
-
-
 def _errors(exc):
     return " ".join(exc.messages)
 
@@ -70,6 +61,13 @@ def _errors(exc):
 def _form_errors(form):
     return " ".join(f"{form.fields[name].label or name}: {' '.join(errs)}" if name in form.fields else " ".join(errs)
                     for name, errs in form.errors.items())
+
+
+def _valid_data(form):
+    """The bound form's cleaned data, or ValidationError with all its errors in one line."""
+    if not form.is_valid():
+        raise ValidationError(_form_errors(form))
+    return form.cleaned_data
 
 
 def _money(value, currency=None):
@@ -120,7 +118,7 @@ def convert(request):
         if task is not None or entity is not None:
             preview = selectors.unbilled_time_summary(services.unbilled_entries(task=task, entity=entity))
         return render(request, "billables/convert.html", {"form": form, "task": task, "entity": entity,
-                                                          "preview": preview, "next": _next_url(request, "")})
+                                                          "preview": preview, "next": next_url(request, "")})
     form = ConvertForm(request.POST)
     task = None
     status = 400
@@ -155,10 +153,10 @@ def convert(request):
             if result.too_short:
                 messages.info(request, f"{result.too_short} entr{'y' if result.too_short == 1 else 'ies'} of zero "
                                        "length had nothing to bill.")
-            return redirect(_next_url(request, reverse("billables:list") + "?status=unbilled"))
+            return redirect(next_url(request, reverse("billables:list") + "?status=unbilled"))
     messages.error(request, "Nothing was converted: see below.")
     return render(request, "billables/convert.html", {"form": form, "task": task, "entity": None, "preview": None,
-                                                      "next": _next_url(request, "")}, status=status)
+                                                      "next": next_url(request, "")}, status=status)
 
 
 @require_http_methods(["GET", "POST"])
@@ -177,9 +175,9 @@ def fixed_item_create(request):
                 form.add_error(None, exc.messages)
             else:
                 messages.success(request, f"Added “{item.description}” ({_money(item.amount)}) for {item.customer}.")
-                return redirect(_next_url(request, reverse("billables:list") + "?status=unbilled"))
+                return redirect(next_url(request, reverse("billables:list") + "?status=unbilled"))
         messages.error(request, "The item was not added: please correct the errors below.")
-    return render(request, "billables/fixed_item_form.html", {"form": form, "next": _next_url(request, "")},
+    return render(request, "billables/fixed_item_form.html", {"form": form, "next": next_url(request, "")},
                   status=400 if request.method == "POST" else 200)
 
 
@@ -193,10 +191,10 @@ def item_delete(request, pk):
         services.item_delete(by=request.user, item=item)
     except ValidationError as exc:
         messages.error(request, _errors(exc))
-        return redirect(_next_url(request, reverse("billables:list")))
+        return redirect(next_url(request, reverse("billables:list")))
     messages.success(request, f"Deleted “{item.description}”." + (" Its time is unbilled again." if
                                                                    item.source_entry_id else ""))
-    return redirect(_next_url(request, reverse("billables:list")))
+    return redirect(next_url(request, reverse("billables:list")))
 
 
 class _Echo:
@@ -259,17 +257,13 @@ def rates(request):
         action = request.POST.get("action")
         try:
             if action == "add":
-                if not rate_form.is_valid():
-                    raise ValidationError(_form_errors(rate_form))
-                data = rate_form.cleaned_data
+                data = _valid_data(rate_form)
                 rate = services.rate_create(by=request.user, user=data["user"], hourly_rate=data["hourly_rate"],
                                             valid_from=data["valid_from"], task_type=data["task_type"],
                                             customer=data["customer"])
                 messages.success(request, f"Rate added: {rate}.")
             elif action == "default":
-                if not default_form.is_valid():
-                    raise ValidationError(_form_errors(default_form))
-                data = default_form.cleaned_data
+                data = _valid_data(default_form)
                 services.default_rate_set(by=request.user, user=data["user"], hourly_rate=data["hourly_rate"])
                 messages.success(request, f"Default rate of {data['user'].get_full_name() or data['user']} is now "
                                           f"{data['hourly_rate']:.2f}.")
@@ -336,9 +330,7 @@ def invoice_create(request):
     if request.method == "POST":
         try:
             chosen = set(item_ids(request.POST))
-            if not header.is_valid():
-                raise ValidationError(_form_errors(header))
-            data = header.cleaned_data
+            data = _valid_data(header)
             invoice = services.invoice_create(by=request.user, customer=customer, item_ids=sorted(chosen),
                                               tax_rate=data["tax_rate"], currency=data["currency"],
                                               notes=data["notes"], due_date=data["due_date"])
@@ -413,10 +405,8 @@ def _invoice_action(request, pk, action):
 @billing_required
 def invoice_edit(request, pk):
     def act(invoice):
-        form = InvoiceHeaderForm(request.POST)
-        if not form.is_valid():
-            raise ValidationError(_form_errors(form))
-        services.invoice_update(by=request.user, invoice=invoice, **form.cleaned_data)
+        data = _valid_data(InvoiceHeaderForm(request.POST))
+        services.invoice_update(by=request.user, invoice=invoice, **data)
         return "Draft saved; the lines were recomputed."
     return _invoice_action(request, pk, act)
 
@@ -444,10 +434,8 @@ def invoice_remove_line(request, pk, line_pk):
 @billing_required
 def invoice_issue(request, pk):
     def act(invoice):
-        form = IssueForm(request.POST)
-        if not form.is_valid():
-            raise ValidationError(_form_errors(form))
-        issued = services.invoice_issue(by=request.user, invoice=invoice, **form.cleaned_data)
+        data = _valid_data(IssueForm(request.POST))
+        issued = services.invoice_issue(by=request.user, invoice=invoice, **data)
         return f"Issued as invoice {issued.number}. It can no longer be changed."
     return _invoice_action(request, pk, act)
 
@@ -474,10 +462,8 @@ def invoice_unpaid(request, pk):
 @billing_required
 def invoice_void(request, pk):
     def act(invoice):
-        form = VoidForm(request.POST)
-        if not form.is_valid():
-            raise ValidationError(_form_errors(form))
-        services.invoice_void(by=request.user, invoice=invoice, reason=form.cleaned_data["reason"])
+        data = _valid_data(VoidForm(request.POST))
+        services.invoice_void(by=request.user, invoice=invoice, reason=data["reason"])
         return f"{invoice} is void; its items are unbilled again."
     return _invoice_action(request, pk, act)
 

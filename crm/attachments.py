@@ -22,6 +22,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, SuspiciousFileOperation, ValidationError
 from django.db import transaction
 from django.db.models.signals import post_delete
+from django.urls import reverse
 from django.utils.text import get_valid_filename
 
 from . import object_access
@@ -115,6 +116,24 @@ def attachments_for(obj):
     """The files on `obj`, newest first, with who uploaded them (one query)."""
     return list(Attachment.objects.filter(content_type=ContentType.objects.get_for_model(obj), object_id=obj.pk)
                 .select_related("uploaded_by").order_by("-created_at", "-pk"))
+
+
+def card_context(*, obj, user, may_moderate):
+    """What the attachments card (templates/crm/attachments/card.html) shows `user` for `obj`.
+
+    Each file is marked `may_delete` for its uploader, or for everyone when `may_moderate`.
+    """
+    files = attachments_for(obj)
+    for item in files:
+        item.may_delete = item.uploaded_by_id == user.pk or may_moderate
+        item.human_size = human_size(item.size)
+    return {
+        "files": files,
+        "upload_url": reverse("activity:attachment_upload", args=[object_access.key_for(obj), obj.pk]),
+        "accept": ",".join(f".{e}" for e in allowed_extensions()),
+        "allowed": ", ".join(allowed_extensions()),
+        "max_size": human_size(settings.UPLOAD_MAX_BYTES),
+    }
 
 
 def attachment_add(*, obj, user, upload):

@@ -19,6 +19,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.db.models.functions import Lower
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
@@ -115,6 +116,20 @@ def comments_for(*, obj, user):
     if not object_access.can_see_internal(user, obj):
         qs = qs.exclude(kind=Kind.INTERNAL)
     return list(qs)
+
+
+def card_context(*, obj, user):
+    """What a discussion card shows `user` for `obj`: the readable comments (rendered, each marked
+    `is_own` and `may_delete`: its author, staff), the kinds they may post and where to post."""
+    comments = comments_for(obj=obj, user=user)
+    for comment in comments:
+        comment.html = render_body(comment)
+        comment.is_own = comment.author_id == user.pk
+        comment.may_delete = comment.is_own or user.is_staff or user.is_superuser
+    return {
+        "comments": comments, "kinds": [(k.value, k.label) for k in kinds_for(user, obj)],
+        "post_url": reverse("activity:comment_post", args=[object_access.key_for(obj), obj.pk]),
+    }
 
 
 # ---- changing -----------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
 from . import links, tabs
@@ -48,6 +49,15 @@ def querystring_without(request, *names):
     for name in names:
         params.pop(name, None)
     return params.urlencode()
+
+
+def next_url(request, default):
+    """Where to go after a form: the `next` parameter (POST, else GET) when it points at this site, else `default`."""
+    target = request.POST.get("next") or request.GET.get("next")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                                   require_https=request.is_secure()):
+        return target
+    return default
 
 
 def entity_list(request, key):

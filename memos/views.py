@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from crm import attachments, discussion, object_access
+from crm import attachments, discussion
 
 from . import access, selectors, services
 from .forms import (
@@ -61,16 +61,6 @@ def _get(request, pk):
 
 def _detail_context(request, memo, **forms):
     user = request.user
-    comments = discussion.comments_for(obj=memo, user=user)
-    for comment in comments:
-        comment.html = discussion.render_body(comment)
-        comment.is_own = comment.author_id == user.pk
-        comment.may_delete = comment.is_own or user.is_staff or user.is_superuser
-    files = attachments.attachments_for(memo)
-    for item in files:
-        item.may_delete = item.uploaded_by_id == user.pk or access.can_moderate(user, memo)
-        item.human_size = attachments.human_size(item.size)
-    key = object_access.key_for(memo)
     can_act = access.can_act(user, memo)
     decorated = selectors.decorate([memo])[0]
     became = None
@@ -97,12 +87,8 @@ def _detail_context(request, memo, **forms):
         "project_form": forms.get("project_form") or (
             ConvertProjectForm(auto_id="project_%s", user=user, initial={"name": memo.subject}) if can_act else None),
         "reminder_form": forms.get("reminder_form") or ReminderForm(initial={"remind_at": tomorrow_morning()}),
-        "discussion": {"comments": comments, "kinds": [(k.value, k.label) for k in discussion.kinds_for(user, memo)],
-                       "post_url": reverse("activity:comment_post", args=[key, memo.pk])},
-        "files": {"files": files, "upload_url": reverse("activity:attachment_upload", args=[key, memo.pk]),
-                  "accept": ",".join(f".{e}" for e in attachments.allowed_extensions()),
-                  "allowed": ", ".join(attachments.allowed_extensions()),
-                  "max_size": attachments.human_size(settings.UPLOAD_MAX_BYTES)},
+        "discussion": discussion.card_context(obj=memo, user=user),
+        "files": attachments.card_context(obj=memo, user=user, may_moderate=access.can_moderate(user, memo)),
     }
     return context
 

@@ -12,18 +12,15 @@
   start date in the creating user's time zone (WORKDAY_START).
 """
 
-import zoneinfo
 from dataclasses import dataclass, field
 from datetime import datetime, time
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from crm import history
 from crm.choices import TaskType
-from tasks import access as task_access
 from tasks import services as task_services
 from tasks import task_templates
 from tasks.dates import date_as_utc_midnight
@@ -40,10 +37,9 @@ TEMPLATE_FIELDS = ("name", "description", "shared_with_team", "team")
 # ---- access ---------------------------------------------------------------------------------
 
 
-def visible_q(user):
-    if user.is_staff or user.is_superuser:
-        return Q()
-    return Q(owner=user) | Q(shared_with_team_id__in=task_access.member_team_ids(user))
+# Who sees and who changes a template: the same rules as for task templates.
+visible_q = task_templates.visible_q
+can_edit = task_templates.can_edit
 
 
 def visible_templates(user):
@@ -54,13 +50,6 @@ def visible_templates(user):
 
 def can_use(user, template):
     return visible_templates(user).filter(pk=template.pk).exists()
-
-
-def can_edit(user, template):
-    if user.is_staff or user.is_superuser or template.owner_id == user.pk:
-        return True
-    return template.shared_with_team_id is not None and \
-        template.shared_with_team_id in task_access.managed_team_ids(user)
 
 
 # ---- saving -----------------------------------------------------------------------------------
@@ -169,10 +158,7 @@ def template_save(*, user, data, stages, lines, template=None):
     used = {line.task_template.pk for line in lines if line.task_template is not None}
     if used and task_templates.visible_templates(user).filter(pk__in=used).count() != len(used):
         raise ValidationError({"lines": "You may only use task templates you can see."})
-    team = data.get("shared_with_team", template.shared_with_team if template else None)
-    if team is not None and (template is None or team.pk != template.shared_with_team_id):
-        if not task_templates.shareable_teams(user).filter(pk=team.pk).exists():
-            raise ValidationError({"shared_with_team": "You can only share a template with a team you belong to."})
+    task_templates.check_sharing(user=user, data=data, template=template)
     with transaction.atomic():
         if template is None:
             template = ProjectTemplate(owner=user)
@@ -228,14 +214,6 @@ def template_lines(template):
 # ---- making a project -----------------------------------------------------------------------
 
 
-def _user_zone(user):
-    name = getattr(getattr(user, "profile", None), "time_zone", None)
-    try:
-        return zoneinfo.ZoneInfo(name) if name else timezone.get_current_timezone()
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return timezone.get_current_timezone()
-
-
 def resolve_due(relative_text, *, start_date, zone):
     """(due_at, all_day) for a line's relative due date in a project starting on `start_date`."""
     relative = parse_relative_due(relative_text)
@@ -262,7 +240,7 @@ def project_from_template(*, template, user, name=None, start_date=None, entity=
     """
     if not can_use(user, template):
         raise PermissionDenied("You may not use this project template.")
-    zone = _user_zone(user)
+    zone = task_templates.user_zone(user)
     now = now or timezone.now()
     start_date = start_date or now.astimezone(zone).date()
     stages = list(template.stages.order_by("position"))
@@ -322,7 +300,8 @@ def _make_task(line, project, stage, user, due, entity):
         StageHold.objects.create(task=task, stage=stage, previous_status=task_services.S.PENDING)
     for sub in subtasks:
         # Subtasks take their relative due from the project start too, and run in the parent's stage.
-        sub_due, sub_all_day = resolve_due(sub.relative_due, start_date=project.start_date, zone=_user_zone(user))
+        sub_due, sub_all_day = resolve_due(sub.relative_due, start_date=project.start_date,
+                                           zone=task_templates.user_zone(user))
         child = task_services.task_create(
             created_by=user, title=sub.title, task_type=sub.task_type, priority=task.priority, due_at=sub_due,
             all_day=sub_all_day, parent=task, team=task.team, assignee=task.assignee, project=project, stage=stage,

@@ -11,10 +11,9 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from crm import attachments, discussion, object_access
+from crm import attachments, discussion
 from tasks import access as task_access
 from tasks import selectors as task_selectors
 from tasks.models import Task
@@ -61,24 +60,9 @@ def project_list_view(request):
 
 def _panel_context(request, project):
     user = request.user
-    comments = discussion.comments_for(obj=project, user=user)
-    for comment in comments:
-        comment.html = discussion.render_body(comment)
-        comment.is_own = comment.author_id == user.pk
-        comment.may_delete = comment.is_own or user.is_staff or user.is_superuser
-    can_edit = access.can_edit(user, project)
-    files = attachments.attachments_for(project)
-    for item in files:
-        item.may_delete = item.uploaded_by_id == user.pk or can_edit
-        item.human_size = attachments.human_size(item.size)
-    key = object_access.key_for(project)
     return {
-        "discussion": {"comments": comments, "kinds": [(k.value, k.label) for k in discussion.kinds_for(user, project)],
-                       "post_url": reverse("activity:comment_post", args=[key, project.pk])},
-        "files": {"files": files, "upload_url": reverse("activity:attachment_upload", args=[key, project.pk]),
-                  "accept": ",".join(f".{e}" for e in attachments.allowed_extensions()),
-                  "allowed": ", ".join(attachments.allowed_extensions()),
-                  "max_size": attachments.human_size(settings.UPLOAD_MAX_BYTES)},
+        "discussion": discussion.card_context(obj=project, user=user),
+        "files": attachments.card_context(obj=project, user=user, may_moderate=access.can_edit(user, project)),
     }
 
 

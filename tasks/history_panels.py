@@ -12,7 +12,6 @@
   in the side column.
 """
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.urls import reverse
@@ -215,32 +214,11 @@ attachments.delete_with(Task)
 
 
 def discussion_panel(request, task, can_edit):
-    user = request.user
-    comments = discussion.comments_for(obj=task, user=user)
-    for comment in comments:
-        comment.html = discussion.render_body(comment)
-        comment.is_own = comment.author_id == user.pk
-        comment.may_delete = comment.is_own or user.is_staff or user.is_superuser
-    kinds = discussion.kinds_for(user, task)
-    return {
-        "task": task, "comments": comments, "kinds": [(k.value, k.label) for k in kinds],
-        "post_url": reverse("activity:comment_post", args=[object_access.key_for(task), task.pk]),
-    }
+    return {"task": task, **discussion.card_context(obj=task, user=request.user)}
 
 
 def attachments_panel(request, task, can_edit):
-    user = request.user
-    files = attachments.attachments_for(task)
-    for item in files:
-        item.may_delete = item.uploaded_by_id == user.pk or can_edit
-        item.human_size = attachments.human_size(item.size)
-    return {
-        "task": task, "files": files,
-        "upload_url": reverse("activity:attachment_upload", args=[object_access.key_for(task), task.pk]),
-        "accept": ",".join(f".{e}" for e in attachments.allowed_extensions()),
-        "allowed": ", ".join(attachments.allowed_extensions()),
-        "max_size": attachments.human_size(settings.UPLOAD_MAX_BYTES),
-    }
+    return {"task": task, **attachments.card_context(obj=task, user=request.user, may_moderate=can_edit)}
 
 
 def history_panel(request, task, can_edit):

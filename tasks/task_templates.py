@@ -57,6 +57,15 @@ def shareable_teams(user):
     return Team.objects.filter(pk__in=access.member_team_ids(user))
 
 
+def check_sharing(*, user, data, template):
+    """Refuse (ValidationError on shared_with_team) sharing a template (task or project) with a team the
+    user may not share with (shareable_teams); keeping the team it is already shared with is allowed."""
+    team = data.get("shared_with_team", template.shared_with_team if template else None)
+    if team is not None and (template is None or team.pk != template.shared_with_team_id):
+        if not shareable_teams(user).filter(pk=team.pk).exists():
+            raise ValidationError({"shared_with_team": "You can only share a template with a team you belong to."})
+
+
 # ---- saving --------------------------------------------------------------------------------
 
 
@@ -80,10 +89,7 @@ def template_save(*, user, data, checklist=(), subtasks=(), template=None):
         raise ValidationError({"checklist": f"A template holds at most {MAX_CHECKLIST} checklist items."})
     if len(subtasks) > MAX_SUBTASKS:
         raise ValidationError({"subtasks": f"A template holds at most {MAX_SUBTASKS} subtasks."})
-    team = data.get("shared_with_team", template.shared_with_team if template else None)
-    if team is not None and (template is None or team.pk != template.shared_with_team_id):
-        if not shareable_teams(user).filter(pk=team.pk).exists():
-            raise ValidationError({"shared_with_team": "You can only share a template with a team you belong to."})
+    check_sharing(user=user, data=data, template=template)
     with transaction.atomic():
         if template is None:
             template = TaskTemplate(owner=user)
@@ -126,7 +132,8 @@ def template_delete(*, template, user):
 # ---- making tasks --------------------------------------------------------------------------
 
 
-def _user_zone(user):
+def user_zone(user):
+    """The user's time zone (profile), else the current one: where a template's days are counted."""
     name = getattr(getattr(user, "profile", None), "time_zone", None)
     try:
         return zoneinfo.ZoneInfo(name) if name else timezone.get_current_timezone()
@@ -166,7 +173,7 @@ def template_instantiate(*, template, user, entity=None, overrides=None, now=Non
     if unknown:
         raise ValidationError(f"Unknown task fields: {', '.join(sorted(unknown))}.")
     now = now or timezone.now()
-    zone = _user_zone(user)
+    zone = user_zone(user)
     try:
         due_at, all_day = resolve_due(template.relative_due, now=now, zone=zone)
         sub_dues = [(sub, *resolve_due(sub.relative_due, now=now, zone=zone))

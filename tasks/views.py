@@ -16,11 +16,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from crm import links
 from crm.choices import Priority
+from crm.views import next_url
 
 from . import access, panels, recurrence, selectors, services
 from .filters import QUICK_VIEWS
@@ -43,14 +43,6 @@ def _get_task(request, pk):
 def _require_edit(request, task):
     if not access.can_edit(request.user, task):
         raise PermissionDenied("You can see this task but you may not change it.")
-
-
-def _next_url(request, default):
-    target = request.POST.get("next") or request.GET.get("next")
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                                   require_https=request.is_secure()):
-        return target
-    return default
 
 
 def _query(params, **changes):
@@ -396,7 +388,7 @@ def task_status_view(request, pk):
     except ValidationError as exc:
         return _refuse(request, pk, 400, _error_text(exc))
     messages.success(request, f"“{task.title}” is now {task.get_status_display().lower()}.")
-    return redirect(_next_url(request, task.get_absolute_url()))
+    return redirect(next_url(request, task.get_absolute_url()))
 
 
 @require_http_methods(["GET", "POST"])
@@ -435,7 +427,7 @@ def task_claim_view(request, pk):
     except ValidationError as exc:
         return _refuse(request, pk, 400, _error_text(exc))
     messages.success(request, f"You took “{task.title}”.")
-    return redirect(_next_url(request, task.get_absolute_url()))
+    return redirect(next_url(request, task.get_absolute_url()))
 
 
 @require_POST
@@ -457,7 +449,7 @@ def task_assign_view(request, pk):
             messages.success(request, f"“{task.title}” is now assigned to {user_label(assignee)}.")
     except ValidationError as exc:
         return _refuse(request, pk, 400, _error_text(exc))
-    return redirect(_next_url(request, task.get_absolute_url()))
+    return redirect(next_url(request, task.get_absolute_url()))
 
 
 # ---- checklist ------------------------------------------------------------------------------
@@ -592,7 +584,7 @@ def task_bulk_view(request):
     source = request.POST if request.method == "POST" else request.GET
     action, value = _bulk_request(source)
     raw_ids = source.getlist("ids")
-    back = _next_url(request, reverse("tasks:list"))
+    back = next_url(request, reverse("tasks:list"))
     context = {"action": action, "value": value, "back": back, "tasks": [], "allowed": False}
     try:
         if not raw_ids:

@@ -18,8 +18,9 @@ from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
+
+from crm.views import next_url
 
 from . import access, timetracking
 from .context_processors import running_timer_for
@@ -27,14 +28,6 @@ from .forms_time import TimeEntryForm, TimerStopForm, apply_errors
 from .models_time import TimeEntry
 from .selectors_time import annotate_entries, hours, sees_everyones_time, time_report, visible_entries, \
     with_billing_state
-
-
-def _next_url(request, default):
-    target = request.POST.get("next") or request.GET.get("next")
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                                   require_https=request.is_secure()):
-        return target
-    return default
 
 
 def _title(task):
@@ -68,7 +61,7 @@ def timer_start_view(request, pk):
             messages.info(request, f"Stopped the timer on {_title(result.stopped.task)} "
                                    f"({hours(result.stopped.duration)} h).")
         messages.success(request, f"Timer started on {_title(task)}.")
-    return redirect(_next_url(request, task.get_absolute_url() + "#time"))
+    return redirect(next_url(request, task.get_absolute_url() + "#time"))
 
 
 @require_http_methods(["GET", "POST"])
@@ -90,14 +83,14 @@ def timer_stop_view(request):
                     status = 400
             else:
                 messages.success(request, f"Stopped the timer on {_title(entry.task)}: {hours(entry.duration)} h.")
-                return redirect(_next_url(request, entry.task.get_absolute_url() + "#time"))
+                return redirect(next_url(request, entry.task.get_absolute_url() + "#time"))
         else:
             status = 400
     if status == 400:
         messages.error(request, "The timer was not stopped: see below.")
     return render(request, "tasks/time/timer_stop.html", {
         "form": form, "running": running, "flagged": running is not None and running.is_flagged(),
-        "next": _next_url(request, ""),
+        "next": next_url(request, ""),
     }, status=status)
 
 
@@ -138,7 +131,7 @@ def entry_edit_view(request, entry_pk):
                 apply_errors(form, exc)
             else:
                 messages.success(request, f"Time entry on {_title(entry.task)} saved.")
-                return redirect(_next_url(request, entry.task.get_absolute_url() + "#time"))
+                return redirect(next_url(request, entry.task.get_absolute_url() + "#time"))
         messages.error(request, "The time entry was not saved: please correct the errors below.")
         status = 400
     else:
@@ -146,7 +139,7 @@ def entry_edit_view(request, entry_pk):
         status = 200
     return render(request, "tasks/time/entry_form.html", {
         "form": form, "task": entry.task, "entry": entry, "locked": timetracking.locked_reason(entry),
-        "next": _next_url(request, ""),
+        "next": next_url(request, ""),
     }, status=status)
 
 
@@ -163,11 +156,11 @@ def entry_delete_view(request, entry_pk):
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
             return render(request, "tasks/time/entry_confirm_delete.html",
-                          {"entry": entry, "locked": locked, "next": _next_url(request, "")}, status=400)
+                          {"entry": entry, "locked": locked, "next": next_url(request, "")}, status=400)
         messages.success(request, f"Deleted {hours(entry.elapsed())} h on {_title(entry.task)}.")
-        return redirect(_next_url(request, entry.task.get_absolute_url() + "#time"))
+        return redirect(next_url(request, entry.task.get_absolute_url() + "#time"))
     return render(request, "tasks/time/entry_confirm_delete.html",
-                  {"entry": entry, "locked": locked, "next": _next_url(request, "")})
+                  {"entry": entry, "locked": locked, "next": next_url(request, "")})
 
 
 # ---- /time/: my time and the report --------------------------------------------------------

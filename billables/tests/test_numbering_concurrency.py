@@ -5,43 +5,20 @@ concurrent issues take consecutive numbers, none twice, none skipped. On SQLite
 the write transactions serialise and the same must hold.
 """
 
-import threading
 from datetime import date
 from decimal import Decimal
 
 import pytest
 import time_machine
-from django.db import connection
 
 from billables import services
 from billables.models import Invoice, InvoiceSequence
+from crm.testing.concurrency import run_at_once
 from crm.tests.factories import OrganizationFactory, UserFactory
 
 from .conftest import at
 
 THREADS = 6
-
-
-def _race(calls):
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def run(index, call):
-        try:
-            barrier.wait(timeout=10)
-            results[index] = ("ok", call())
-        except Exception as exc:  # noqa: BLE001 - the outcome is what the test asserts
-            results[index] = ("error", exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a thread is stuck"
-    return results
 
 
 @pytest.fixture
@@ -63,7 +40,7 @@ def drafts(transactional_db):
 def test_invoices_issued_at_the_same_moment_get_consecutive_numbers_without_gaps(drafts, round_):
     biller, made = drafts
 
-    results = _race([lambda d=d: services.invoice_issue(by=biller, invoice=d) for d in made])
+    results = run_at_once(*[lambda d=d: services.invoice_issue(by=biller, invoice=d) for d in made])
 
     assert [kind for kind, _ in results] == ["ok"] * THREADS, results
     assert sorted(Invoice.objects.values_list("number", flat=True)) == [f"2026-{n:04d}" for n in range(1, THREADS + 1)]
@@ -74,8 +51,8 @@ def test_invoices_issued_at_the_same_moment_get_consecutive_numbers_without_gaps
 def test_the_same_draft_issued_twice_at_once_gets_one_number(drafts):
     biller, made = drafts
 
-    results = _race([lambda: services.invoice_issue(by=biller, invoice=made[0]),
-                     lambda: services.invoice_issue(by=biller, invoice=made[0])])
+    results = run_at_once(lambda: services.invoice_issue(by=biller, invoice=made[0]),
+                          lambda: services.invoice_issue(by=biller, invoice=made[0]))
 
     assert sorted(kind for kind, _ in results) == ["error", "ok"], results
     assert list(Invoice.objects.exclude(number=None).values_list("number", flat=True)) == ["2026-0001"]

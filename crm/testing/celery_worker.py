@@ -145,6 +145,32 @@ class WorkerProcess:
         self._reader.join(5)
 
 
+def require_ci_services():
+    """In CI a worker test must run against PostgreSQL and Redis; a silent fallback would hide a gap."""
+    if os.environ.get("CI") == "true":
+        from django.conf import settings
+
+        from crm.celery import app
+
+        missing = [name for name in ("DATABASE_URL", "REDIS_URL") if not os.environ.get(name)]
+        if missing:
+            pytest.fail(f"CI=true but {', '.join(missing)} not set: this test must run on PostgreSQL and Redis.")
+        assert settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+        assert app.conf.broker_url.startswith("redis://")
+
+
+def wait_for(fetch, timeout=30.0, interval=0.2):
+    """Call `fetch` until it returns something true (what the worker did shows up), at most `timeout`
+    seconds; return its last result."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = fetch()
+        if result:
+            return result
+        time.sleep(interval)
+    return fetch()
+
+
 @pytest.fixture
 def celery_worker_process(transactional_db):
     """A real Celery worker (solo pool, queue "crm") on the current test database.

@@ -308,9 +308,9 @@ def test_the_job_sends_once_even_when_run_twice_and_a_failure_can_be_retried(peo
 @pytest.mark.celery_worker
 def test_a_real_worker_sends_the_email_for_a_mention(celery_worker_process):
     from crm.models import Team, TeamMembership
-    from crm.tests.test_celery_worker import _require_ci_services
+    from crm.testing.celery_worker import require_ci_services
 
-    _require_ci_services()
+    require_ci_services()
     owner = UserFactory(username="owner", first_name="Olga", last_name="Owner")
     teammate = UserFactory(username="teammate", first_name="Tom", last_name="Mate")
     team = Team.objects.create(name="Sales")

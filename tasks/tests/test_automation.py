@@ -5,7 +5,6 @@ Jobs run eagerly here (the `eager` fixture) once the test's transaction "commits
 through a real worker.
 """
 
-import threading
 from datetime import datetime
 from datetime import timezone as dt_timezone
 
@@ -16,6 +15,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from crm.models import Notification
+from crm.testing.concurrency import run_at_once
 from crm.tests import html
 from crm.tests.factories import (
     IndividualFactory, MembershipFactory, OpportunityFactory, OrganizationFactory, TeamFactory, TicketFactory,
@@ -252,26 +252,12 @@ def test_two_overdue_scans_at_the_same_moment_escalate_once(transactional_db, ma
     _rule(manager, team, "task_overdue", action="escalate", raise_priority=True, name="Escalate")
     tasks = [TaskFactory(title=f"Late {i}", team=team, assignee=owner, created_by=owner, priority="low",
                          due_at=datetime(2026, 3, 1, tzinfo=UTC)) for i in range(5)]
-    barrier = threading.Barrier(2)
-    results, errors = [], []
 
-    def scan():
-        try:
-            barrier.wait(timeout=10)
-            results.append(automation.scan_overdue(now=NOW))
-        except Exception as exc:  # noqa: BLE001
-            errors.append(exc)
-        finally:
-            connection.close()
+    outcomes = run_at_once(lambda: automation.scan_overdue(now=NOW), lambda: automation.scan_overdue(now=NOW))
 
-    threads = [threading.Thread(target=scan) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-
+    errors = [value for kind, value in outcomes if kind == "error"]
     assert errors == []
-    assert sum(results) == 5
+    assert sum(value for _, value in outcomes) == 5
     priorities = Task.objects.filter(pk__in=[t.pk for t in tasks]).values_list("priority", flat=True)
     assert sorted(priorities) == ["medium"] * 5
     assert AutomationRun.objects.count() == 5

@@ -1,29 +1,17 @@
 """Through a real broker and worker: an opportunity moving to "won" creates a task through a rule."""
 
-import time
-
 import pytest
 
+from crm.testing.celery_worker import require_ci_services, wait_for
 from crm.tests.factories import MembershipFactory, OpportunityFactory, TeamFactory, UserFactory
-from crm.tests.test_celery_worker import _require_ci_services
 from tasks.models import Task, TaskTemplate
 from tasks.models_automation import AutomationRule, AutomationRun
 
 pytestmark = pytest.mark.celery_worker
 
 
-def _wait_for(fetch, timeout=30.0, interval=0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = fetch()
-        if result:
-            return result
-        time.sleep(interval)
-    return fetch()
-
-
 def test_an_opportunity_stage_change_creates_a_task_through_a_rule_in_the_worker(celery_worker_process):
-    _require_ci_services()
+    require_ci_services()
     manager = UserFactory(username="mona", first_name="Mona", last_name="Ger")
     ann = UserFactory(username="ann", first_name="Ann", last_name="Able")
     team = TeamFactory(name="Sales", manager=manager, distribution_strategy="round_robin")
@@ -38,7 +26,7 @@ def test_an_opportunity_stage_change_creates_a_task_through_a_rule_in_the_worker
     deal.stage = "won"
     deal.save()  # autocommit: the on_commit hook queues the job through the real broker at once
 
-    task = _wait_for(lambda: Task.objects.filter(title="Onboard the customer").first())
+    task = wait_for(lambda: Task.objects.filter(title="Onboard the customer").first())
     assert task is not None, f"No task within 30 s. Worker output:\n{celery_worker_process.output}"
     assert (task.entity, task.team, task.assignee, task.all_day, task.created_by) == (deal, team, ann, True, manager)
     run = AutomationRun.objects.get()

@@ -6,40 +6,15 @@ and transactions start IMMEDIATE with a 20 s busy timeout, so the two
 connections serialise instead of failing.
 """
 
-import threading
-
 import pytest
-from django.db import connection
 
+from crm.testing.concurrency import run_at_once
 from crm.tests.factories import MembershipFactory, TeamFactory, UserFactory
 from tasks import services
 from tasks.models import Task
 from tasks.tests.factories import TaskFactory
 
 ROUNDS = 5
-
-
-def _race(*calls):
-    """Run each call in its own thread, released together; return what each returned or raised."""
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def run(index, call):
-        try:
-            barrier.wait(timeout=10)
-            results[index] = ("ok", call())
-        except Exception as exc:  # noqa: BLE001 - the outcome is what the test asserts
-            results[index] = ("error", exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a thread is stuck"
-    return results
 
 
 @pytest.fixture
@@ -58,7 +33,7 @@ def test_two_simultaneous_claims_exactly_one_wins(people, round_):
     task = TaskFactory(title="Call back Acme", team=team, created_by=ann)
     loaded = [Task.objects.get(pk=task.pk), Task.objects.get(pk=task.pk)]
 
-    results = _race(
+    results = run_at_once(
         lambda: services.task_claim(task=loaded[0], user=ann),
         lambda: services.task_claim(task=loaded[1], user=ben),
     )
@@ -80,7 +55,7 @@ def test_two_simultaneous_edits_of_the_same_version_exactly_one_is_saved(people,
     loaded = [Task.objects.get(pk=task.pk), Task.objects.get(pk=task.pk)]
     snapshot = services.task_snapshot(loaded[0])
 
-    results = _race(
+    results = run_at_once(
         lambda: services.task_update(task=loaded[0], user=ann, version=1, snapshot=snapshot,
                                      data={"title": "Ann's title"}),
         lambda: services.task_update(task=loaded[1], user=ben, version=1, snapshot=snapshot,

@@ -1,13 +1,12 @@
 """Team queues and automatic distribution: each strategy, fairness, eligibility, releases, custom strategies."""
 
-import threading
 from collections import Counter
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection
 
 from crm.models import Notification, Team
+from crm.testing.concurrency import run_at_once
 from crm.tests.factories import MembershipFactory, TeamFactory, UserFactory
 from tasks import distribution, services
 from tasks.forms_teams import TeamDistributionForm
@@ -331,26 +330,14 @@ def test_parallel_creation_never_gives_two_tasks_the_same_turn(transactional_db)
     IMMEDIATE write transactions do. Either way: 100 turns, 34/33/33.
     """
     team, manager, users = _crew("round_robin")
-    barrier = threading.Barrier(THREADS)
-    errors = []
 
     def work(index):
-        try:
-            barrier.wait(timeout=10)
-            for i in range(PER_THREAD):
-                services.task_create(created_by=manager, title=f"T{index}-{i}", team=Team.objects.get(pk=team.pk))
-        except Exception as exc:  # noqa: BLE001 - the test reports it
-            errors.append(exc)
-        finally:
-            connection.close()
+        for i in range(PER_THREAD):
+            services.task_create(created_by=manager, title=f"T{index}-{i}", team=Team.objects.get(pk=team.pk))
 
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    results = run_at_once(*[lambda i=i: work(i) for i in range(THREADS)], timeout=120)
 
-    assert not any(t.is_alive() for t in threads), "a thread is stuck"
+    errors = [value for kind, value in results if kind == "error"]
     assert errors == []
     team.refresh_from_db()
     counts = Counter(Task.objects.values_list("assignee__username", flat=True))

@@ -6,41 +6,18 @@ connection. Also runs on SQLite (file database, IMMEDIATE transactions), where t
 two runs serialise.
 """
 
-import threading
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.db import connection
 
+from crm.testing.concurrency import run_at_once
 from crm.tests.factories import UserFactory
 from tasks import recurrence
 from tasks.models import Task, TaskSeries
 
 BERLIN = ZoneInfo("Europe/Berlin")
 START = datetime(2025, 5, 5, 9, tzinfo=BERLIN)
-
-
-def _race(*calls):
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def run(index, call):
-        try:
-            barrier.wait(timeout=10)
-            results[index] = ("ok", call())
-        except Exception as exc:  # noqa: BLE001 - the outcome is what the test asserts
-            results[index] = ("error", exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a thread is stuck"
-    return results
 
 
 def _series(owner, title, pattern="FREQ=DAILY"):
@@ -58,8 +35,8 @@ def test_two_generation_runs_at_once_make_each_occurrence_once(round_):
     before = Task.objects.count()
     later = START + timedelta(days=10)
 
-    results = _race(lambda: recurrence.series_generate_due(now=later),
-                    lambda: recurrence.series_generate_due(now=later))
+    results = run_at_once(lambda: recurrence.series_generate_due(now=later),
+                          lambda: recurrence.series_generate_due(now=later), timeout=120)
 
     assert [kind for kind, _ in results] == ["ok", "ok"], results
     made = sum(report.created for _, report in results)
@@ -78,8 +55,8 @@ def test_two_inserts_of_the_same_occurrence_at_once_make_one_task(round_):
     schedule = series.schedule()
     occurrence = schedule.first_after(START + timedelta(days=30))
 
-    results = _race(lambda: recurrence._create_instance(series, schedule, occurrence),
-                    lambda: recurrence._create_instance(series, schedule, occurrence))
+    results = run_at_once(lambda: recurrence._create_instance(series, schedule, occurrence),
+                          lambda: recurrence._create_instance(series, schedule, occurrence), timeout=120)
 
     assert [kind for kind, _ in results] == ["ok", "ok"], results
     made = [value for _, value in results if value is not None]

@@ -11,7 +11,6 @@ their in-app notification.
 
 import os
 import sys
-import time
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -20,7 +19,7 @@ from django.db import connection
 from django.utils import timezone
 
 from crm.models import Notification
-from crm.testing.celery_worker import WorkerProcess, database_url_for
+from crm.testing.celery_worker import WorkerProcess, database_url_for, require_ci_services, wait_for
 from crm.tests.factories import UserFactory, set_time_zone
 from tasks import recurrence, reminders
 from tasks.models import Task
@@ -30,20 +29,6 @@ from tasks.tests.factories import TaskFactory
 pytestmark = pytest.mark.celery_worker
 
 BERLIN = ZoneInfo("Europe/Berlin")
-
-
-def _require_ci_services():
-    """In CI the worker and beat must run on PostgreSQL and Redis; a silent fallback would hide a gap."""
-    if os.environ.get("CI") == "true":
-        from django.conf import settings
-
-        from crm.celery import app
-
-        missing = [name for name in ("DATABASE_URL", "REDIS_URL") if not os.environ.get(name)]
-        if missing:
-            pytest.fail(f"CI=true but {', '.join(missing)} not set: this test must run on PostgreSQL and Redis.")
-        assert settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
-        assert app.conf.broker_url.startswith("redis://")
 
 
 @pytest.fixture
@@ -67,18 +52,9 @@ def beat_process(celery_worker_process, tmp_path):
         beat.stop()
 
 
-def _wait_for(check, timeout=60.0, interval=0.3):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(interval)
-    return check()
-
-
 def test_beat_and_a_worker_make_instances_and_deliver_reminders(transactional_db, celery_worker_process,
                                                                   beat_process):
-    _require_ci_services()
+    require_ci_services()
     owner = set_time_zone(UserFactory(username="ana", first_name="Ana", last_name="Fischer"), "Europe/Berlin")
     now = timezone.now()
     start_day = (now + timedelta(days=1)).astimezone(BERLIN).date()
@@ -94,8 +70,10 @@ def test_beat_and_a_worker_make_instances_and_deliver_reminders(transactional_db
                                       now=now - timedelta(hours=2))[0]  # due 30 minutes ago: sent late
     assert Task.objects.filter(series=first.series).count() == 1
 
-    made = _wait_for(lambda: Task.objects.filter(series=first.series).count() == len(expected))
-    sent = _wait_for(lambda: Reminder.objects.filter(pk=reminder.pk, status="sent").exists())
+    made = wait_for(lambda: Task.objects.filter(series=first.series).count() == len(expected), timeout=60.0,
+                    interval=0.3)
+    sent = wait_for(lambda: Reminder.objects.filter(pk=reminder.pk, status="sent").exists(), timeout=60.0,
+                    interval=0.3)
 
     output = f"Beat:\n{beat_process.output}\n\nWorker:\n{celery_worker_process.output}"
     assert made, output

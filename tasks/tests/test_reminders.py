@@ -1,6 +1,5 @@
 """Reminders: who gets them, when, exactly once, late ones, failures, re-arming, dropping, snoozing."""
 
-import threading
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 from zoneinfo import ZoneInfo
@@ -9,9 +8,9 @@ import pytest
 import time_machine
 from django.core import mail
 from django.core.mail import EmailMultiAlternatives
-from django.db import connection
 
 from crm.models import Notification
+from crm.testing.concurrency import run_at_once
 from crm.tests import html
 from crm.tests.factories import IndividualFactory, UserFactory, set_time_zone
 from tasks import reminders, services
@@ -210,22 +209,12 @@ def test_two_senders_at_once_send_each_reminder_exactly_once():
             ParticipantFactory(task=task, user=person)
         add(task, owner, for_all=True)
     now = at(2025, 5, 5, 13, 30)
-    barrier = threading.Barrier(2)
-    reports = []
 
-    def run():
-        try:
-            barrier.wait(timeout=10)
-            reports.append(reminders.reminders_send_due(now=now, batch_size=5))
-        finally:
-            connection.close()
+    results = run_at_once(lambda: reminders.reminders_send_due(now=now, batch_size=5),
+                          lambda: reminders.reminders_send_due(now=now, batch_size=5))
 
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-
+    assert [kind for kind, _ in results] == ["ok", "ok"], results
+    reports = [report for _, report in results]
     assert sum(r.sent for r in reports) == 27
     assert len(mail.outbox) == 27
     assert len({(m.to[0], m.subject) for m in mail.outbox}) == 27

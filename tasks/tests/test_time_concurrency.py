@@ -3,11 +3,9 @@
 Written for PostgreSQL (CI); on SQLite the write transactions serialise instead.
 """
 
-import threading
-
 import pytest
-from django.db import connection
 
+from crm.testing.concurrency import run_at_once
 from crm.tests.factories import UserFactory
 from tasks import timetracking
 from tasks.models import TimeEntry
@@ -16,36 +14,14 @@ from tasks.tests.factories import TaskFactory
 ROUNDS = 5
 
 
-def _race(*calls):
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def run(index, call):
-        try:
-            barrier.wait(timeout=10)
-            results[index] = ("ok", call())
-        except Exception as exc:  # noqa: BLE001 - the outcome is what the test asserts
-            results[index] = ("error", exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a thread is stuck"
-    return results
-
-
 @pytest.mark.parametrize("round_", range(ROUNDS))
 def test_two_simultaneous_starts_leave_exactly_one_timer_running(transactional_db, round_):
     ann = UserFactory(username="ann")
     call = TaskFactory(title="Call", created_by=ann)
     mail = TaskFactory(title="Mail", created_by=ann)
 
-    results = _race(lambda: timetracking.timer_start(user=ann, task=call),
-                    lambda: timetracking.timer_start(user=ann, task=mail))
+    results = run_at_once(lambda: timetracking.timer_start(user=ann, task=call),
+                          lambda: timetracking.timer_start(user=ann, task=mail))
 
     assert [kind for kind, _ in results] == ["ok", "ok"], results
     stopped = [value.stopped for _, value in results if value.stopped is not None]
