@@ -6,7 +6,6 @@ import django_filters
 from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import Q
-from django.utils import timezone
 
 from crm import links
 from crm.models import Team

@@ -122,5 +122,3 @@ def progress(rows):
     return {"total": total, "done": done, "closed": closed, "open": total - closed,
             "percent": int(round(100 * done / total)) if total else 0}
 
-
-__all__ = ["task_list", "task_detail", "task_rows", "subtree", "progress", "OPEN_STATUSES", "Q"]

@@ -28,7 +28,7 @@ from .forms import (
     AssignForm, ChecklistItemForm, CompleteForm, ParticipantForm, TaskForm, active_users, apply_service_errors,
     initial_entity, user_label,
 )
-from .models import CLOSED_STATUSES, OPEN_STATUSES, ChecklistItem, Participant, Task, TaskStatus, subtree_q
+from .models import CLOSED_STATUSES, ChecklistItem, Participant, Task, TaskStatus, subtree_q
 
 S = TaskStatus
 

@@ -2,7 +2,6 @@
 
 import calendar as pycalendar
 from datetime import date, timedelta
-from datetime import timezone as dt_timezone
 
 from django.db.models import Q
 from django.shortcuts import render
@@ -10,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from . import access
-from .dates import date_as_utc_midnight, day_bounds, due_between_q, local_today, overdue_q
+from .dates import day_bounds, due_between_q, due_date_local, local_today, overdue_q
 from .filters import TaskFilter
 from .models import OPEN_STATUSES, Task
 
@@ -94,7 +93,7 @@ def task_calendar(request):
     for task in rows:
         days = set()
         if task.due_at is not None:
-            due_day = task.due_at.astimezone(dt_timezone.utc).date() if task.all_day else timezone.localtime(task.due_at).date()
+            due_day = due_date_local(task)
             if first <= due_day <= last:
                 by_day.setdefault(due_day, []).append(("due", task))
                 days.add(due_day)
@@ -117,5 +116,3 @@ def task_calendar(request):
         "weekday_names": [pycalendar.day_abbr[i] for i in range(7)],
     }, status=status)
 
-
-__all__ = ["my_day", "task_calendar", "date_as_utc_midnight"]
